@@ -1,0 +1,165 @@
+"""Typed configuration: ``params.yaml`` loaded and validated into frozen pydantic models.
+
+Every knob of the pipeline lives in ``params.yaml``. An unknown key, a missing key or a value
+of the wrong type raises :class:`~medsaliency.errors.ConfigError` whose message names the
+dotted key (``datasets.brain_tumor.image_size``) and what was expected.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from medsaliency.errors import ConfigError
+
+DEFAULT_PARAMS_PATH = Path("params.yaml")
+
+DatasetFormat = Literal["figshare_mat", "covid_png"]
+FloatPair = Annotated[list[float], Field(min_length=2, max_length=2)]
+IntPair = Annotated[list[int], Field(min_length=2, max_length=2)]
+
+
+class _Section(BaseModel):
+    """Base of every params section: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class SplitConfig(_Section):
+    """Patient-grouped, class-stratified train/val/test split."""
+
+    seed: int
+    val_fraction: float = Field(gt=0, lt=0.5)
+    test_fraction: float = Field(gt=0, lt=0.5)
+
+
+class DatasetConfig(_Section):
+    """One dataset: where its raw files are, in which format, and how to prepare them.
+
+    ``classes`` are class names. For ``figshare_mat`` they name the ``cjdata.label`` codes
+    1, 2, 3... in order; for ``covid_png`` they are the class folders to keep.
+    ``intensity_range`` bounds the raw pixel values (inclusive, in the file's own units);
+    ``raw_side_range`` bounds the raw image height and width in pixels.
+    """
+
+    format: DatasetFormat
+    raw_dir: str
+    classes: list[str] = Field(min_length=2)
+    image_size: int = Field(ge=8, le=1024)
+    intensity_range: FloatPair
+    raw_side_range: IntPair
+    mask_kind: Literal["lesion", "lung"]
+
+    @model_validator(mode="after")
+    def _check_ranges(self) -> DatasetConfig:
+        if len(set(self.classes)) != len(self.classes):
+            raise ValueError(f"classes must be unique, got {self.classes}")
+        if self.intensity_range[0] >= self.intensity_range[1]:
+            raise ValueError(f"intensity_range must be [low, high] with low < high, got {self.intensity_range}")
+        if not 1 <= self.raw_side_range[0] <= self.raw_side_range[1]:
+            raise ValueError(f"raw_side_range must be [min, max] with 1 <= min <= max, got {self.raw_side_range}")
+        return self
+
+
+class ValidateConfig(_Section):
+    """Data-quality thresholds checked by the Great Expectations suite.
+
+    ``max_class_ratio``: the largest class may hold at most this many times the images of
+    the smallest class (the real brain data is ~2.0, the real chest data ~2.8).
+    """
+
+    max_class_ratio: float = Field(ge=1)
+
+
+class BrainPhantomConfig(_Section):
+    """Synthetic Figshare-format brain MRI slices; see :mod:`medsaliency.data.phantoms.brain`."""
+
+    patients_per_class: int = Field(ge=3)
+    slices_per_patient: IntPair
+    size: int = Field(ge=32, le=512)
+    noise_std: float = Field(ge=0)
+    lesion_contrast: float = Field(gt=0)
+    atypical_fraction: float = Field(ge=0, le=1)
+
+
+class ChestPhantomConfig(_Section):
+    """Synthetic COVID-19-Radiography-format chest X-rays; see :mod:`medsaliency.data.phantoms.chest`."""
+
+    images_per_class: int = Field(ge=3)
+    size: int = Field(ge=32, le=1024)
+    mask_size: int = Field(ge=32, le=1024)
+    noise_std: float = Field(ge=0)
+    lesion_contrast: float = Field(gt=0)
+    atypical_fraction: float = Field(ge=0, le=1)
+
+
+class ShortcutConfig(_Section):
+    """Optional class-correlated marker burnt into training-split images only (a planted bias)."""
+
+    enabled: bool
+    intensity: float = Field(ge=0, le=1)
+    size_fraction: float = Field(gt=0, le=0.25)
+
+
+class PhantomConfig(_Section):
+    """The embedded default dataset: seeded, byte-deterministic phantoms in the real formats."""
+
+    seed: int
+    brain: BrainPhantomConfig
+    chest: ChestPhantomConfig
+    shortcut: ShortcutConfig
+
+
+class Params(_Section):
+    """The whole of ``params.yaml``."""
+
+    seed: int
+    split: SplitConfig
+    datasets: dict[str, DatasetConfig] = Field(min_length=1)
+    validate_: ValidateConfig = Field(alias="validate")
+    phantoms: PhantomConfig
+
+    def dataset(self, name: str) -> DatasetConfig:
+        """The config of dataset ``name``; a :class:`ConfigError` lists the known names."""
+        try:
+            return self.datasets[name]
+        except KeyError:
+            raise ConfigError(f"unknown dataset {name!r}; params.yaml defines: {', '.join(sorted(self.datasets))}") from None
+
+
+def load_params(path: Path | str = DEFAULT_PARAMS_PATH) -> Params:
+    """Read and validate ``params.yaml``; every problem is reported with its dotted key."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections at the top level, got {type(raw).__name__}")
+    return parse_params(raw, source=str(path))
+
+
+def parse_params(raw: dict, source: str = "params") -> Params:
+    """Validate an already-parsed params mapping (see :func:`load_params`)."""
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: invalid configuration\n" + _describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "<top level>"
+        if error["type"] == "extra_forbidden":
+            lines.append(f"  {key}: unknown key")
+        elif error["type"] == "missing":
+            lines.append(f"  {key}: missing key")
+        else:
+            lines.append(f"  {key}: {error['msg']} (got {error.get('input')!r})")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Data layer: real file formats, synthetic phantoms, manifests, splits and expectations."""

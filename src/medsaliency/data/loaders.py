@@ -1,0 +1,31 @@
+"""Pick the reader for a dataset's format and check its raw folder exists and is not empty."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from medsaliency.config import DatasetConfig
+from medsaliency.data.covid import iter_covid
+from medsaliency.data.figshare import iter_figshare
+from medsaliency.data.records import ImageRecord
+from medsaliency.errors import DataError
+
+Reader = Callable[[Path, list[str]], Iterator[ImageRecord]]
+
+READERS: dict[str, Reader] = {"figshare_mat": iter_figshare, "covid_png": iter_covid}
+
+
+def iter_records(dataset: DatasetConfig, root: Path = Path(".")) -> Iterator[ImageRecord]:
+    """Stream the dataset's records, one file at a time (the real sets do not fit memory as float32)."""
+    raw_dir = root / dataset.raw_dir
+    if not raw_dir.is_dir():
+        raise DataError(f"{raw_dir}: data folder not found (datasets.*.raw_dir in params.yaml)")
+    if not any(raw_dir.iterdir()):
+        raise DataError(f"{raw_dir}: data folder is empty")
+    count = 0
+    for record in READERS[dataset.format](raw_dir, list(dataset.classes)):
+        count += 1
+        yield record
+    if count == 0:
+        raise DataError(f"{raw_dir}: no image files in the {dataset.format} layout")

@@ -1,0 +1,1 @@
+"""Synthetic phantoms written in the real file formats: the embedded default dataset."""

@@ -1,0 +1,33 @@
+"""``validate@<dataset>``: the Great Expectations suite on the manifest; non-zero exit on failure."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from medsaliency.atomic import staged_file
+from medsaliency.config import load_params
+from medsaliency.data.expectations import validate_manifest
+from medsaliency.data.prepare import MANIFEST_NAME, read_manifest
+from medsaliency.errors import DataError
+from medsaliency.paths import data_docs_dir, prepared_dir, validation_file
+
+
+def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path = Path(".")) -> int:
+    """Validate one dataset's manifest, write the verdict and Data Docs; 1 if any expectation failed."""
+    params = load_params(params_path)
+    dataset = params.dataset(dataset_name)
+    manifest_path = root / prepared_dir(dataset_name) / MANIFEST_NAME
+    if not manifest_path.is_file():
+        raise DataError(f"{manifest_path}: manifest not found; run the prepare stage first")
+    manifest = read_manifest(manifest_path)
+    report = validate_manifest(manifest, dataset, params.validate_, dataset_name, docs_dir=root / data_docs_dir(dataset_name))
+    target = root / validation_file(dataset_name)
+    with staged_file(target) as staging:
+        staging.write_text(json.dumps(report.summary(), indent=2, sort_keys=True) + "\n")
+    summary = report.summary()
+    print(f"{dataset_name}: {summary['successful_expectations']}/{summary['evaluated_expectations']} expectations met; Data Docs: {report.data_docs}")
+    for failure in report.failures:
+        print(f"  {failure.describe()}", file=sys.stderr)
+    return 0 if report.success else 1

@@ -39,6 +39,7 @@ class ExpectationOutcome:
     offending: list = field(default_factory=list)
     rows: list = field(default_factory=list)
     observed: object = None
+    missing: list = field(default_factory=list)
     error: str | None = None
 
     def describe(self) -> str:
@@ -49,9 +50,11 @@ class ExpectationOutcome:
             return f"{text}: {self.error}"
         if self.offending:
             text += f": offending values {self.offending}"
+        if self.missing:
+            text += f": missing values {self.missing}"
         if self.rows:
             text += " in rows " + ", ".join(_row_name(row) for row in self.rows)
-        if self.observed is not None and not self.offending:
+        if self.observed is not None and not self.offending and not self.missing:
             text += f": observed {self.observed}"
         return text
 
@@ -166,6 +169,7 @@ def _outcome(item) -> ExpectationOutcome:
         offending=_plain(details.get("partial_unexpected_list", [])[:_SHOWN_VALUES]),
         rows=_plain(details.get("unexpected_index_list", [])[:_SHOWN_VALUES]),
         observed=_plain(details.get("observed_value")),
+        missing=_plain(details.get("partial_missing_list", [])[:_SHOWN_VALUES]),
         error=error,
     )
 

@@ -31,6 +31,7 @@ from medsaliency.data.records import ImageRecord, checked_image, checked_mask
 from medsaliency.errors import DataError
 
 NON_IMAGE_FILES = frozenset({"cvind.mat"})  # the published cross-validation index file
+_FIELDS = ("label", "PID", "image", "tumorBorder", "tumorMask")
 _USERBLOCK_BYTES = 512
 _HEADER_TEXT = "MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Thu Jan  1 00:00:00 1970 HDF5 schema 1.00 ."
 
@@ -90,6 +91,8 @@ def write_cjdata(path: Path, label_code: int, patient_id: str, image: np.ndarray
     with h5py.File(path, "w", userblock_size=_USERBLOCK_BYTES, track_order=False) as mat:
         group = mat.create_group("cjdata")
         _set_class(group, "struct")
+        field_names = [np.frombuffer(name.encode("ascii"), dtype="S1") for name in _FIELDS]
+        group.attrs.create("MATLAB_fields", np.array(field_names, dtype=object), dtype=h5py.vlen_dtype(np.dtype("S1")))
         _write_matrix(group, "label", np.array([[float(label_code)]]), "double")
         codes = np.array([[ord(ch) for ch in patient_id]], dtype=np.uint16)
         _write_matrix(group, "PID", codes, "char").attrs["MATLAB_int_decode"] = np.int32(2)

@@ -1,0 +1,56 @@
+"""Shared fixtures: a tiny but complete params set and a project folder laid out like the repo."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from medsaliency.config import Params, parse_params
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def repo_params_raw() -> dict:
+    return yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+def tiny_params_raw() -> dict:
+    """The repo's params with phantoms small enough for a test (a few dozen images)."""
+    raw = copy.deepcopy(repo_params_raw())
+    raw["phantoms"]["brain"].update(patients_per_class=4, slices_per_patient=[2, 3], size=128)
+    raw["phantoms"]["chest"].update(images_per_class=6, size=160, mask_size=128)
+    for dataset in raw["datasets"].values():
+        dataset["image_size"] = 32
+    return raw
+
+
+@pytest.fixture
+def tiny_raw() -> dict:
+    return tiny_params_raw()
+
+
+@pytest.fixture
+def tiny_params(tiny_raw) -> Params:
+    return parse_params(tiny_raw)
+
+
+@pytest.fixture
+def project(tmp_path, tiny_raw) -> Path:
+    """A folder with a tiny ``params.yaml``; relative paths in params resolve against it."""
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_raw, sort_keys=False))
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def phantom_project(tmp_path_factory) -> Path:
+    """A project folder whose ``data/`` holds the tiny phantoms (written once per session)."""
+    from medsaliency.data.phantoms.writer import write_phantom_datasets
+
+    root = tmp_path_factory.mktemp("phantom_project")
+    raw = tiny_params_raw()
+    (root / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    write_phantom_datasets(parse_params(raw), root)
+    return root

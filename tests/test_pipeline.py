@@ -1,0 +1,76 @@
+"""The real ``dvc.yaml`` run by real DVC, and the default data that ``data.dvc`` records."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def run(command, cwd, check=True):
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "GX_ANALYTICS_ENABLED": "false"}
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{command} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def dvc_project(root: Path, params_raw: dict | None = None) -> Path:
+    """A DVC repo (no git) holding the repository's pipeline definition and code."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name in ("dvc.yaml", "pipelines", "src"):
+        source = REPO / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
+    (root / "params.yaml").write_text(yaml.safe_dump(params_raw, sort_keys=False) if params_raw else (REPO / "params.yaml").read_text())
+    run(["dvc", "init", "--no-scm", "-q"], root)
+    run(["dvc", "config", "core.analytics", "false"], root)
+    return root
+
+
+def recorded_md5(dvc_file: Path) -> str:
+    return yaml.safe_load(dvc_file.read_text())["outs"][0]["md5"]
+
+
+def test_default_phantoms_regenerate_exactly_what_data_dvc_records(tmp_path):
+    root = dvc_project(tmp_path / "project")
+    run(["medsaliency", "phantoms"], root)
+    run(["dvc", "add", "-q", "data"], root)
+    assert recorded_md5(root / "data.dvc") == recorded_md5(REPO / "data.dvc")
+
+
+def test_pipeline_runs_validates_and_is_then_up_to_date(tmp_path, tiny_raw):
+    root = dvc_project(tmp_path / "project", tiny_raw)
+    run(["medsaliency", "phantoms"], root)
+    run(["dvc", "add", "-q", "data"], root)
+    first = run(["dvc", "repro"], root)
+    assert "Running stage 'validate@brain_tumor'" in first.stdout and "Running stage 'validate@covid_xray'" in first.stdout
+    for dataset in ("brain_tumor", "covid_xray"):
+        assert json.loads((root / "outputs" / "validate" / dataset / "validation.json").read_text())["success"] is True
+        assert (root / "outputs" / "prepare" / dataset / "train.npz").is_file()
+    lock = (root / "dvc.lock").read_text()
+    second = run(["dvc", "repro"], root)
+    assert "Running stage" not in second.stdout and (root / "dvc.lock").read_text() == lock
+    assert "up to date" in run(["dvc", "status"], root).stdout
+    metrics = run(["dvc", "metrics", "show", "--json"], root).stdout
+    assert '"successful_expectations"' in metrics
+
+
+def test_failed_validation_stops_the_pipeline_with_named_failures(tmp_path, tiny_raw):
+    tiny_raw["datasets"]["covid_xray"]["raw_side_range"] = [200, 400]  # the tiny chest images are 160 px
+    root = dvc_project(tmp_path / "project", tiny_raw)
+    run(["medsaliency", "phantoms"], root)
+    run(["dvc", "add", "-q", "data"], root)
+    result = run(["dvc", "repro", "validate@covid_xray"], root, check=False)
+    assert result.returncode != 0
+    assert "FAILED expect_column_values_to_be_between on column 'height': offending values [160" in result.stderr
+    assert (root / "outputs" / "validate" / "covid_xray" / "data_docs" / "index.html").is_file()
+    assert (root / "outputs" / "prepare" / "covid_xray" / "manifest.csv").is_file()
+    assert "validate@covid_xray" in run(["dvc", "status"], root).stdout

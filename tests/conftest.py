@@ -27,6 +27,12 @@ def tiny_params_raw() -> dict:
     return raw
 
 
+@pytest.fixture(autouse=True)
+def no_leaked_tracking_uri(monkeypatch):
+    """mlflow.set_tracking_uri() writes MLFLOW_TRACKING_URI into os.environ; no test inherits another's."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+
 @pytest.fixture
 def tiny_raw() -> dict:
     return tiny_params_raw()

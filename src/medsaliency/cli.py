@@ -21,8 +21,19 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("archives", nargs="+", type=Path)
     ingest.add_argument("--dest", type=Path, required=True, help="target folder, e.g. data/brain_tumor")
     ingest.add_argument("--no-nested", action="store_true", help="leave zips found inside the archive packed")
-    for stage in ("prepare", "validate"):
+    for stage in ("prepare", "validate", "register"):
         commands.add_parser(stage, help=f"run the {stage} stage for one dataset").add_argument("dataset")
+    tune = commands.add_parser("tune", help="run the tune stage (an Optuna study) for one dataset and backbone")
+    tune.add_argument("dataset")
+    tune.add_argument("backbone")
+    tune.add_argument("--worker", action="store_true", help="only run trials (join a shared study); do not log the best model")
+    registry = commands.add_parser("registry", help="move the champion alias by hand")
+    moves = registry.add_subparsers(dest="action", required=True)
+    promote = moves.add_parser("promote", help="point an alias at a version")
+    promote.add_argument("name", help="registered model, e.g. brain_tumor.small_cnn")
+    promote.add_argument("version")
+    promote.add_argument("--alias", default="champion")
+    moves.add_parser("rollback", help="give champion back to the previous version").add_argument("name")
     return parser
 
 
@@ -50,13 +61,28 @@ def _dispatch(args: argparse.Namespace) -> int:
             files = extract_archive(archive, args.dest, nested=not args.no_nested)
             print(f"{archive}: {len(files)} file(s) extracted into {args.dest}")
         return 0
-    if args.command == "prepare":
-        from medsaliency.stages import prepare
+    if args.command == "registry":
+        return _registry_command(args)
+    if args.command == "tune":
+        from medsaliency.stages import tune
 
-        return prepare.run(args.dataset, args.params, args.root)
-    from medsaliency.stages import validate
+        return tune.run(args.dataset, args.backbone, args.params, args.root, finalize=not args.worker)
+    from medsaliency.stages import prepare, register, validate
 
-    return validate.run(args.dataset, args.params, args.root)
+    stage = {"prepare": prepare, "validate": validate, "register": register}[args.command]
+    return stage.run(args.dataset, args.params, args.root)
+
+
+def _registry_command(args: argparse.Namespace) -> int:
+    from medsaliency.config import load_params
+    from medsaliency.registry import ModelRegistry
+    from medsaliency.tracking import configure_mlflow
+
+    configure_mlflow(load_params(args.params).mlflow, args.root)
+    registry = ModelRegistry()
+    change = registry.move_alias(args.name, args.alias, args.version) if args.action == "promote" else registry.rollback_champion(args.name)
+    print(change)
+    return 0
 
 
 if __name__ == "__main__":

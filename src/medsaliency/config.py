@@ -113,6 +113,91 @@ class PhantomConfig(_Section):
     shortcut: ShortcutConfig
 
 
+class TrainConfig(_Section):
+    """How one model is fitted (the hyperparameters come from each Optuna trial).
+
+    ``patience``: epochs without a better ``val_loss`` before early stopping (best weights kept).
+    ``mixed_precision``: ``mixed_float16`` compute (use on GPUs; the classifier output stays float32).
+    """
+
+    patience: int = Field(ge=1)
+    mixed_precision: bool
+    deterministic: bool
+
+
+class Hyperparameters(_Section):
+    """One point of the search space: what a trial trains with."""
+
+    optimizer: Literal["sgd", "adam"]
+    learning_rate: float = Field(gt=0)
+    momentum: float = Field(ge=0, lt=1)
+    weight_decay: float = Field(ge=0)
+    batch_size: int = Field(ge=1)
+    dropout: float = Field(ge=0, lt=1)
+    augmentation: float = Field(ge=0, le=1)
+
+
+class SearchSpace(_Section):
+    """Ranges Optuna samples from: ``[low, high]`` (log scale for rates), or a list of choices."""
+
+    optimizer: list[Literal["sgd", "adam"]] = Field(min_length=1)
+    learning_rate: FloatPair
+    momentum: FloatPair
+    weight_decay: FloatPair
+    batch_size: list[int] = Field(min_length=1)
+    dropout: FloatPair
+    augmentation: FloatPair
+
+
+class BackboneTuneConfig(_Section):
+    """Per-backbone budget (a ``tune.backbones.<name>`` entry; editing it re-runs only its stages)."""
+
+    n_trials: int = Field(ge=1)
+    epochs: int = Field(ge=1)
+    weights_path: str | None = None
+
+
+class PrunerConfig(_Section):
+    """Optuna ``MedianPruner``: no pruning before ``n_startup_trials`` trials and ``n_warmup_steps`` epochs."""
+
+    n_startup_trials: int = Field(ge=0)
+    n_warmup_steps: int = Field(ge=0)
+
+
+class TuneConfig(_Section):
+    """Optuna studies: storage, sampler, pruner, search space, the paper's trial, backbones.
+
+    ``storage``: an SQLAlchemy URL (``sqlite:///...`` relative to the project root, or
+    ``postgresql://...`` for several workers). ``heartbeat_interval`` / ``grace_period``
+    (seconds): a trial whose process died is marked failed after ``grace_period`` and retried once.
+    """
+
+    storage: str
+    heartbeat_interval: int = Field(ge=1)
+    grace_period: int = Field(ge=2)
+    pruner: PrunerConfig
+    search_space: SearchSpace
+    paper_trial: Hyperparameters
+    backbones: dict[str, BackboneTuneConfig] = Field(min_length=1)
+
+
+class RegistryConfig(_Section):
+    """Model Registry promotion gate and the top-k selection for attribution.
+
+    A challenger replaces the champion only if its held-out macro-F1 beats the champion's by at
+    least ``min_improvement`` and its data validated.
+    """
+
+    min_improvement: float = Field(ge=0)
+    top_k: int = Field(ge=1)
+
+
+class MlflowConfig(_Section):
+    """``tracking_uri`` is used unless the ``MLFLOW_TRACKING_URI`` environment variable is set."""
+
+    tracking_uri: str
+
+
 class Params(_Section):
     """The whole of ``params.yaml``."""
 
@@ -121,6 +206,17 @@ class Params(_Section):
     datasets: dict[str, DatasetConfig] = Field(min_length=1)
     validate_: ValidateConfig = Field(alias="validate")
     phantoms: PhantomConfig
+    mlflow: MlflowConfig
+    train: TrainConfig
+    tune: TuneConfig
+    registry: RegistryConfig
+
+    def backbone(self, name: str) -> BackboneTuneConfig:
+        """The ``tune.backbones`` entry ``name``; a :class:`ConfigError` lists the configured ones."""
+        try:
+            return self.tune.backbones[name]
+        except KeyError:
+            raise ConfigError(f"backbone {name!r} is not under tune.backbones; configured: {', '.join(sorted(self.tune.backbones))}") from None
 
     def dataset(self, name: str) -> DatasetConfig:
         """The config of dataset ``name``; a :class:`ConfigError` lists the known names."""

@@ -20,3 +20,28 @@ def validation_file(dataset: str) -> Path:
 def data_docs_dir(dataset: str) -> Path:
     """Great Expectations Data Docs (HTML with run timestamps, so git- and DVC-ignored)."""
     return OUTPUTS / "validate" / dataset / "data_docs"
+
+
+def tune_summary_file(dataset: str, backbone: str) -> Path:
+    """Best trial, its params, validation and test metrics of one study (a DVC metrics file)."""
+    return OUTPUTS / "tune" / dataset / f"{backbone}.json"
+
+
+def tune_summaries_dir(dataset: str) -> Path:
+    """The folder of a dataset's tune summaries, one ``<backbone>.json`` per backbone."""
+    return OUTPUTS / "tune" / dataset
+
+
+def registry_file(dataset: str) -> Path:
+    """The resolved ``{name, version, alias}`` of each registered model and the top-k ranking."""
+    return OUTPUTS / "register" / dataset / "registry.json"
+
+
+def absolute_sqlite_url(url: str, root: Path = Path(".")) -> str:
+    """``sqlite:///relative/path.db`` made absolute under ``root`` (its folder created); other URLs unchanged."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url[len(prefix) :].startswith("/"):
+        return url
+    database = (root / url[len(prefix) :]).resolve()
+    database.parent.mkdir(parents=True, exist_ok=True)
+    return prefix + str(database)

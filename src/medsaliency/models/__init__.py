@@ -1,0 +1,1 @@
+"""Classifiers: the backbone registry, training, and classification metrics."""

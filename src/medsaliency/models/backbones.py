@@ -1,0 +1,113 @@
+"""One registry of classifier backbones, built by name, single-channel input, softmax head.
+
+The paper's nine come from ``keras.applications`` with ``weights=None`` (nothing is
+downloaded; an optional local weights file is loaded instead), plus a small CNN for fast
+runs. Each entry records the smallest input the architecture accepts and the name of its
+last convolutional activation (the Grad-CAM target layer). Inputs smaller than the minimum
+are upsampled inside the model by a ``Resizing`` layer, so every backbone takes the
+prepared ``[S, S, 1]`` arrays as they are.
+
+The backbone is built on the model's own input tensor, so its layers are part of one flat
+functional graph: ``model.get_layer(spec.target_layer)`` works for every backbone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from medsaliency.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """How to build one architecture: keras.applications attribute (or None), minimum side, Grad-CAM layer."""
+
+    application: str | None
+    min_size: int
+    target_layer: str
+
+
+BACKBONES: dict[str, BackboneSpec] = {
+    "small_cnn": BackboneSpec(None, 16, "last_conv"),
+    "vgg16": BackboneSpec("VGG16", 32, "block5_conv3"),
+    "vgg19": BackboneSpec("VGG19", 32, "block5_conv4"),
+    "resnet50": BackboneSpec("ResNet50", 32, "conv5_block3_out"),
+    "resnet50v2": BackboneSpec("ResNet50V2", 32, "post_relu"),
+    "densenet121": BackboneSpec("DenseNet121", 32, "relu"),
+    "xception": BackboneSpec("Xception", 71, "block14_sepconv2_act"),
+    "inceptionv3": BackboneSpec("InceptionV3", 75, "mixed10"),
+    "inceptionresnetv2": BackboneSpec("InceptionResNetV2", 75, "conv_7b_ac"),
+    "efficientnetb0": BackboneSpec("EfficientNetB0", 32, "top_activation"),
+}
+
+
+def backbone_spec(name: str) -> BackboneSpec:
+    """The registry entry; an unknown name fails with the list of valid names."""
+    try:
+        return BACKBONES[name]
+    except KeyError:
+        raise ConfigError(f"unknown backbone {name!r}; valid names: {', '.join(sorted(BACKBONES))}") from None
+
+
+def build_classifier(name: str, input_size: int, n_classes: int, dropout: float, channels: int = 1, weights_path: str | None = None):
+    """A compiled-ready ``keras.Model``: ``[B, S, S, channels]`` float32 in [0, 1] -> ``[B, n_classes]`` softmax.
+
+    ``weights_path``: an optional local ``.weights.h5`` for the whole model (no downloads).
+    """
+    import keras
+
+    spec = backbone_spec(name)
+    inputs = keras.Input((input_size, input_size, channels), name="image")
+    x = inputs
+    if input_size < spec.min_size:
+        x = keras.layers.Resizing(spec.min_size, spec.min_size, name="upsample_to_min_size")(x)
+    features = _backbone_features(spec, x)
+    x = keras.layers.Dropout(dropout, name="head_dropout")(features)
+    outputs = keras.layers.Dense(n_classes, activation="softmax", dtype="float32", name="probabilities")(x)
+    model = keras.Model(inputs, outputs, name=name)
+    _speed_up_batch_norm_statistics(model)
+    if weights_path is not None:
+        if not Path(weights_path).is_file():
+            raise ConfigError(f"tune.backbones.{name}.weights_path: {weights_path} is not a file")
+        model.load_weights(weights_path)
+    return model
+
+
+def _speed_up_batch_norm_statistics(model, momentum: float = 0.9) -> None:
+    """Set every BatchNormalization's moving-average momentum to ``momentum`` (Keras default 0.99).
+
+    With a few hundred images and a few epochs there are only ~100 training steps: at 0.99 the
+    moving statistics used at inference still mostly hold their initial values, and the model
+    predicts one class on validation data while its training accuracy climbs.
+    """
+    import keras
+
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = momentum
+
+
+def _backbone_features(spec: BackboneSpec, x):
+    """Global-average-pooled features of the backbone applied to tensor ``x``."""
+    import keras
+
+    if spec.application is None:
+        return _small_cnn_features(x)
+    application: Callable = getattr(keras.applications, spec.application)
+    base = application(include_top=False, weights=None, input_tensor=x, pooling="avg")
+    return base.output
+
+
+def _small_cnn_features(x):
+    """Four conv blocks (32-64-128-128 filters); the last conv's activation is ``last_conv``."""
+    import keras
+
+    for index, filters in enumerate((32, 64, 128)):
+        x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{index + 1}")(x)
+        x = keras.layers.BatchNormalization(name=f"bn{index + 1}")(x)
+        x = keras.layers.Activation("relu", name=f"relu{index + 1}")(x)
+        x = keras.layers.MaxPooling2D(2, name=f"pool{index + 1}")(x)
+    x = keras.layers.Conv2D(128, 3, padding="same", activation="relu", name="last_conv")(x)
+    return keras.layers.GlobalAveragePooling2D(name="features")(x)

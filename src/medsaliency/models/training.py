@@ -1,0 +1,93 @@
+"""Fit one classifier: tf.data input, augmentation, class weights, early stopping.
+
+Arrays are those of :mod:`medsaliency.data.prepare`: ``x`` float32 ``[N, S, S, 1]`` in [0, 1],
+``y`` int64 ``[N]`` class indices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from medsaliency.config import Hyperparameters, TrainConfig
+
+
+def configure_runtime(train: TrainConfig, seed: int) -> None:
+    """Seeds, optional op determinism, and the mixed-precision policy, before any model is built."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    if train.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    keras.mixed_precision.set_global_policy("mixed_float16" if train.mixed_precision else "float32")
+
+
+def class_weights(y: np.ndarray, n_classes: int) -> dict[int, float]:
+    """Balanced weights ``n / (K * count_k)``; a class absent from ``y`` gets weight 1."""
+    counts = np.bincount(y, minlength=n_classes)
+    return {k: float(len(y) / (n_classes * counts[k])) if counts[k] else 1.0 for k in range(n_classes)}
+
+
+def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, training: bool, augmentation: float, seed: int):
+    """``tf.data`` pipeline: cache, (shuffle, augment,) batch, prefetch."""
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+    if training:
+        dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size)
+    if training and augmentation > 0:
+        augment = augmentation_layers(augmentation, seed)
+        dataset = dataset.map(lambda images, labels: (augment(images, training=True), labels), num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def augmentation_layers(strength: float, seed: int):
+    """Random horizontal flip, rotation (``strength`` of a full turn) and zoom (``strength``)."""
+    import keras
+
+    return keras.Sequential(
+        [
+            keras.layers.RandomFlip("horizontal", seed=seed),
+            keras.layers.RandomRotation(strength, fill_mode="constant", seed=seed + 1),
+            keras.layers.RandomZoom(strength, fill_mode="constant", seed=seed + 2),
+        ],
+        name="augmentation",
+    )
+
+
+def make_optimizer(hp: Hyperparameters):
+    """SGD with momentum or Adam, both with decoupled weight decay."""
+    import keras
+
+    if hp.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate=hp.learning_rate, momentum=hp.momentum, weight_decay=hp.weight_decay)
+    return keras.optimizers.Adam(learning_rate=hp.learning_rate, weight_decay=hp.weight_decay)
+
+
+def fit_classifier(model, train_xy: tuple[np.ndarray, np.ndarray], val_xy: tuple[np.ndarray, np.ndarray], hp: Hyperparameters, epochs: int, train: TrainConfig, seed: int, callbacks: Sequence = ()):
+    """Compile and fit ``model`` in place; returns the Keras ``History``.
+
+    Early stopping watches ``val_loss`` with ``train.patience`` and restores the best weights.
+    """
+    import keras
+
+    n_classes = int(model.output_shape[-1])
+    model.compile(optimizer=make_optimizer(hp), loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
+    stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=train.patience, restore_best_weights=True)
+    return model.fit(
+        make_dataset(*train_xy, hp.batch_size, training=True, augmentation=hp.augmentation, seed=seed),
+        validation_data=make_dataset(*val_xy, hp.batch_size, training=False, augmentation=0.0, seed=seed),
+        epochs=epochs,
+        class_weight=class_weights(train_xy[1], n_classes),
+        callbacks=[stopping, *callbacks],
+        shuffle=False,  # the tf.data pipeline shuffles, seeded
+        verbose=0,
+    )
+
+
+def predict_probabilities(model, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """float32 ``[N, K]`` softmax outputs."""
+    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)

@@ -1,0 +1,82 @@
+"""``register@<dataset>``: register each backbone's best model, gate ``champion``, rank the top k.
+
+Writes ``outputs/register/<dataset>/registry.json``: per model its name, backbone, the
+``challenger`` and ``champion`` versions, the champion's held-out macro-F1 and the gate's
+decision, and ``top_k``: the names of the best ``registry.top_k`` champions. Attribution
+depends on this file, so an alias move re-runs it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from medsaliency.atomic import staged_file
+from medsaliency.config import load_params
+from medsaliency.errors import DataError
+from medsaliency.paths import registry_file, tune_summary_file, validation_file
+from medsaliency.registry import CHAMPION, SCORE_TAG, ModelRegistry
+from medsaliency.tuning import STUDY_TAG
+
+
+def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path = Path(".")) -> int:
+    from medsaliency.tracking import configure_mlflow, experiment_name, run_tags
+
+    params = load_params(params_path)
+    params.dataset(dataset_name)
+    configure_mlflow(params.mlflow, root)
+    registry = ModelRegistry()
+    validated = _data_validated(dataset_name, root)
+    tags = run_tags(dataset_name, "register", root)
+    models = []
+    for backbone in params.tune.backbones:
+        summary = _read_summary(root / tune_summary_file(dataset_name, backbone))
+        name = f"{dataset_name}.{backbone}"
+        model_uri = best_model_uri(experiment_name(dataset_name, "tuning"), summary["study"])
+        version_tags = {**tags, "backbone": backbone, "study": summary["study"], SCORE_TAG: f"{summary['test']['macro_f1']:.6f}"}
+        version = registry.register(name, model_uri, version_tags)
+        decision, change = registry.gate(name, version, params.registry.min_improvement, validated)
+        champion = registry.alias_version(name, CHAMPION)
+        print(f"{name}: v{version} {'promoted' if decision.promote else 'kept'}: {decision.reason}" + (f" ({change})" if change else ""))
+        models.append({
+            "name": name,
+            "backbone": backbone,
+            "challenger_version": version,
+            "champion_version": champion,
+            "champion_macro_f1": registry.score(name, champion) if champion else None,
+            "decision": "promoted" if decision.promote else "kept",
+            "reason": decision.reason,
+        })  # fmt: skip
+    ranked = sorted((m for m in models if m["champion_version"]), key=lambda m: (-m["champion_macro_f1"], m["name"]))
+    result = {"dataset": dataset_name, "models": models, "top_k": [m["name"] for m in ranked[: params.registry.top_k]]}
+    with staged_file(root / registry_file(dataset_name)) as staging:
+        staging.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    print(f"{dataset_name}: top {params.registry.top_k}: {', '.join(result['top_k'])}")
+    return 0
+
+
+def best_model_uri(experiment: str, study: str) -> str:
+    """The ``best_model_uri`` tag of the study's parent run."""
+    import mlflow
+
+    from medsaliency.best_model import BEST_MODEL_URI_TAG
+
+    runs = mlflow.search_runs(experiment_names=[experiment], filter_string=f"tags.`{STUDY_TAG}` = '{study}' and tags.role = 'study'", output_format="list")
+    uris = [run.data.tags[BEST_MODEL_URI_TAG] for run in runs if BEST_MODEL_URI_TAG in run.data.tags]
+    if not uris:
+        raise DataError(f"study {study}: no logged best model in MLflow experiment {experiment!r}; re-run its tune stage")
+    return uris[0]
+
+
+def _read_summary(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DataError(f"{path}: tune summary not found; run the tune stage") from None
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: not valid JSON ({exc})") from None
+
+
+def _data_validated(dataset_name: str, root: Path) -> bool:
+    path = root / validation_file(dataset_name)
+    return path.is_file() and bool(json.loads(path.read_text()).get("success"))

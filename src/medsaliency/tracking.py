@@ -1,0 +1,99 @@
+"""MLflow conventions: where the store is, experiment names, the tags every run carries.
+
+Tracking URI: ``MLFLOW_TRACKING_URI`` if set (a remote server works unchanged), else
+``mlflow.tracking_uri`` from params (``sqlite:///mlruns/mlflow.db``: relative to the project
+root). Experiments are ``<dataset>/<purpose>`` (``brain_tumor/tuning``). Every run is tagged
+with the git commit, the md5 that ``data.dvc`` records, the dataset, backbone and stage.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from medsaliency.config import MlflowConfig
+from medsaliency.paths import absolute_sqlite_url
+
+UNKNOWN = "unknown"
+
+# mlflow.set_tracking_uri() also writes MLFLOW_TRACKING_URI into os.environ: a value equal to
+# the one we configured last is ours, not the user's, and does not override params.
+_configured_uri: str | None = None
+
+
+def tracking_uri(config: MlflowConfig, root: Path = Path(".")) -> str:
+    """The URI to use; a relative sqlite path is made absolute under ``root``, its folder created."""
+    from_environment = os.environ.get("MLFLOW_TRACKING_URI")
+    if from_environment and from_environment != _configured_uri:
+        return absolute_sqlite_url(from_environment, root)
+    return absolute_sqlite_url(config.tracking_uri, root)
+
+
+def configure_mlflow(config: MlflowConfig, root: Path = Path(".")) -> str:
+    """Point MLflow at the tracking store, with artifacts under the database's folder; return the URI."""
+    import mlflow
+
+    global _configured_uri
+    uri = tracking_uri(config, root)
+    mlflow.set_tracking_uri(uri)
+    _configured_uri = uri
+    mlflow.set_registry_uri(uri)
+    if uri.startswith("sqlite:///"):
+        _create_store_once(uri)
+    return uri
+
+
+def _create_store_once(uri: str) -> None:
+    """Create (migrate) a sqlite store under a file lock: workers starting together would race."""
+    import mlflow
+    from filelock import FileLock
+
+    with FileLock(uri.removeprefix("sqlite:///") + ".lock"):
+        mlflow.MlflowClient().search_experiments(max_results=1)
+
+
+def experiment_name(dataset: str, purpose: str) -> str:
+    return f"{dataset}/{purpose}"
+
+
+def ensure_experiment(name: str, uri: str) -> str:
+    """The experiment's id, created with artifacts next to a sqlite store (``mlruns/artifacts``)."""
+    import mlflow
+
+    existing = mlflow.get_experiment_by_name(name)
+    if existing is not None:
+        return existing.experiment_id
+    artifact_location = None
+    if uri.startswith("sqlite:///"):
+        artifact_location = (Path(uri[len("sqlite:///") :]).parent / "artifacts").resolve().as_uri()
+    return mlflow.create_experiment(name, artifact_location=artifact_location and f"{artifact_location}/{name.replace('/', '_')}")
+
+
+def run_tags(dataset: str, stage: str, root: Path = Path("."), backbone: str | None = None) -> dict[str, str]:
+    """The tags of every run: ``git_commit``, ``data_md5``, ``dataset``, ``stage`` (and ``backbone``)."""
+    tags = {"git_commit": git_commit(root), "data_md5": data_md5(root), "dataset": dataset, "stage": stage}
+    if backbone is not None:
+        tags["backbone"] = backbone
+    return tags
+
+
+def git_commit(root: Path = Path(".")) -> str:
+    """``HEAD``'s hash, ``-dirty`` appended when tracked files differ; ``unknown`` outside git."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return UNKNOWN
+    return f"{commit}-dirty" if dirty else commit
+
+
+def data_md5(root: Path = Path(".")) -> str:
+    """The md5 that ``data.dvc`` records for ``data/`` (``unknown`` without the file)."""
+    path = root / "data.dvc"
+    if not path.is_file():
+        return UNKNOWN
+    outs = (yaml.safe_load(path.read_text()) or {}).get("outs") or [{}]
+    return str(outs[0].get("md5", UNKNOWN)).removesuffix(".dir")

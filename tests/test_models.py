@@ -1,0 +1,113 @@
+"""Backbone registry, training helpers and classification metrics (no MLflow, no Optuna)."""
+
+import keras
+import numpy as np
+import pytest
+
+from medsaliency.config import Hyperparameters, TrainConfig
+from medsaliency.errors import ConfigError
+from medsaliency.models.backbones import BACKBONES, backbone_spec, build_classifier
+from medsaliency.models.metrics import classification_metrics, confusion
+from medsaliency.models.training import class_weights, configure_runtime, fit_classifier, make_dataset, predict_probabilities
+
+PAPER_NINE = {"vgg16", "vgg19", "resnet50", "resnet50v2", "densenet121", "xception", "inceptionv3", "inceptionresnetv2", "efficientnetb0"}
+TRAIN = TrainConfig(patience=5, mixed_precision=False, deterministic=True)
+
+
+def test_registry_has_the_paper_nine_and_a_small_cnn():
+    assert set(BACKBONES) == PAPER_NINE | {"small_cnn"}
+
+
+def test_unknown_backbone_lists_valid_names():
+    with pytest.raises(ConfigError, match=r"unknown backbone 'alexnet'; valid names: densenet121, efficientnetb0, inceptionresnetv2"):
+        backbone_spec("alexnet")
+
+
+@pytest.mark.parametrize("name", sorted(BACKBONES))
+def test_every_backbone_builds_single_channel_with_its_target_layer(name):
+    model = build_classifier(name, 32, 3, dropout=0.1)
+    assert model.input_shape == (None, 32, 32, 1) and model.output_shape == (None, 3)
+    target = model.get_layer(BACKBONES[name].target_layer)
+    assert len(target.output.shape) == 4
+    if BACKBONES[name].min_size > 32:  # Xception 71, Inception* 75: upsampled inside the model
+        assert model.get_layer("upsample_to_min_size").output.shape[1] == BACKBONES[name].min_size
+
+
+def test_missing_local_weights_file_names_the_key(tmp_path):
+    with pytest.raises(ConfigError, match=r"tune.backbones.small_cnn.weights_path: .*nope.weights.h5 is not a file"):
+        build_classifier("small_cnn", 32, 3, 0.0, weights_path=str(tmp_path / "nope.weights.h5"))
+
+
+def test_local_weights_file_is_loaded(tmp_path):
+    source = build_classifier("small_cnn", 32, 3, 0.0)
+    path = tmp_path / "w.weights.h5"
+    source.save_weights(path)
+    loaded = build_classifier("small_cnn", 32, 3, 0.0, weights_path=str(path))
+    x = np.random.default_rng(0).random((2, 32, 32, 1), dtype=np.float32)
+    np.testing.assert_array_equal(source.predict(x, verbose=0), loaded.predict(x, verbose=0))
+
+
+def test_class_weights_are_balanced():
+    weights = class_weights(np.array([0, 0, 0, 1]), 3)
+    assert weights == {0: pytest.approx(4 / 9), 1: pytest.approx(4 / 3), 2: 1.0}
+
+
+def test_dataset_batches_and_augments():
+    x = np.zeros((10, 16, 16, 1), np.float32)
+    batches = list(make_dataset(x, np.arange(10), batch_size=4, training=True, augmentation=0.1, seed=0))
+    assert [b[0].shape[0] for b in batches] == [4, 4, 2] and sorted(np.concatenate([b[1] for b in batches])) == list(range(10))
+
+
+def separable_images(n, rng):
+    """Class 0 dark, class 1 bright upper half, class 2 bright lower half: learnable in a few epochs."""
+    y = np.arange(n) % 3
+    x = rng.random((n, 24, 24, 1), dtype=np.float32) * 0.2
+    x[y == 1, :12] += 0.7
+    x[y == 2, 12:] += 0.7
+    return x, y
+
+
+def test_small_cnn_learns_a_separable_task():
+    configure_runtime(TRAIN, seed=0)
+    rng = np.random.default_rng(0)
+    train, val = separable_images(96, rng), separable_images(30, rng)
+    hp = Hyperparameters(optimizer="adam", learning_rate=0.003, momentum=0.9, weight_decay=0.0, batch_size=16, dropout=0.0, augmentation=0.0)
+    model = build_classifier("small_cnn", 24, 3, hp.dropout)
+    history = fit_classifier(model, train, val, hp, epochs=8, train=TRAIN, seed=0)
+    assert len(history.history["val_accuracy"]) >= 1
+    assert classification_metrics(val[1], predict_probabilities(model, val[0]), ["a", "b", "c"])["accuracy"] > 0.9
+
+
+def test_seeded_training_is_reproducible():
+    rng = np.random.default_rng(1)
+    train, val = separable_images(48, rng), separable_images(12, rng)
+    hp = Hyperparameters(optimizer="sgd", learning_rate=0.01, momentum=0.9, weight_decay=1e-4, batch_size=16, dropout=0.1, augmentation=0.1)
+    predictions = []
+    for _ in range(2):
+        configure_runtime(TRAIN, seed=5)
+        model = build_classifier("small_cnn", 24, 3, hp.dropout)
+        fit_classifier(model, train, val, hp, epochs=2, train=TRAIN, seed=5)
+        predictions.append(predict_probabilities(model, val[0]))
+    np.testing.assert_array_equal(predictions[0], predictions[1])
+
+
+def test_mixed_precision_keeps_float32_probabilities():
+    try:
+        configure_runtime(TrainConfig(patience=1, mixed_precision=True, deterministic=False), seed=0)
+        model = build_classifier("small_cnn", 16, 3, 0.0)
+        assert keras.mixed_precision.global_policy().name == "mixed_float16"
+        assert model.get_layer("conv1").compute_dtype == "float16"
+        assert model.output.dtype == "float32"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_classification_metrics_by_hand():
+    y = np.array([0, 0, 1, 1, 2, 2])
+    probabilities = np.eye(3)[[0, 1, 1, 1, 2, 0]]
+    metrics = classification_metrics(y, probabilities, ["a", "b", "c"])
+    f1_a, f1_b, f1_c = 0.5, 0.8, 2 / 3
+    assert metrics["accuracy"] == pytest.approx(4 / 6)
+    assert metrics["macro_f1"] == pytest.approx((f1_a + f1_b + f1_c) / 3)
+    assert metrics["recall.b"] == 1.0 and metrics["precision.b"] == pytest.approx(2 / 3)
+    assert confusion(y, probabilities, 3).tolist() == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]

@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export GX_ANALYTICS_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: venv data run test lock clean-venv
+.PHONY: venv data run test ui lock clean-venv
 
 venv: $(STAMP)
 
@@ -34,6 +34,11 @@ run: data
 
 test: venv
 	pytest
+
+# MLflow UI over the local store: experiments, nested trial runs, registered models and aliases.
+UI_PORT ?= 5000
+ui: venv
+	mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db --host 127.0.0.1 --port $(UI_PORT)
 
 # Re-resolve requirements.in into requirements.lock in a throw-away environment.
 lock:

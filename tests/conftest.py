@@ -24,6 +24,8 @@ def tiny_params_raw() -> dict:
     raw["phantoms"]["chest"].update(images_per_class=6, size=160, mask_size=128)
     for dataset in raw["datasets"].values():
         dataset["image_size"] = 32
+    raw["tune"]["backbones"] = {"small_cnn": {"n_trials": 2, "epochs": 2}}
+    raw["tune"]["pruner"]["n_warmup_steps"] = 100  # no pruning: trial counts stay exact
     return raw
 
 

@@ -62,3 +62,10 @@ def test_unknown_dataset_lists_known_ones(tiny_params):
 def test_params_are_immutable(tiny_params):
     with pytest.raises(Exception):
         tiny_params.split.seed = 1
+
+
+def test_paper_profile_is_valid_and_holds_the_nine_backbones():
+    params = load_params(REPO / "profiles" / "paper.yaml")
+    assert set(params.tune.backbones) == {"vgg16", "vgg19", "resnet50", "resnet50v2", "densenet121", "xception", "inceptionv3", "inceptionresnetv2", "efficientnetb0"}
+    assert {d.image_size for d in params.datasets.values()} == {225}
+    assert params.train.mixed_precision and params.tune.paper_trial.momentum == 0.9395

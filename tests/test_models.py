@@ -30,7 +30,13 @@ def test_every_backbone_builds_single_channel_with_its_target_layer(name):
     target = model.get_layer(BACKBONES[name].target_layer)
     assert len(target.output.shape) == 4
     if BACKBONES[name].min_size > 32:  # Xception 71, Inception* 75: upsampled inside the model
-        assert model.get_layer("upsample_to_min_size").output.shape[1] == BACKBONES[name].min_size
+        assert model.get_layer("input_resize").output.shape[1] == BACKBONES[name].min_size
+
+
+def test_working_size_resizes_inside_the_model():
+    model = build_classifier("vgg16", 64, 3, 0.0, working_size=32)
+    assert model.input_shape == (None, 64, 64, 1) and model.get_layer("input_resize").output.shape[1] == 32
+    assert model.get_layer("block5_conv3").output.shape[1] == 2
 
 
 def test_missing_local_weights_file_names_the_key(tmp_path):

@@ -47,21 +47,29 @@ def test_default_phantoms_regenerate_exactly_what_data_dvc_records(tmp_path):
     assert recorded_md5(root / "data.dvc") == recorded_md5(REPO / "data.dvc")
 
 
-def test_pipeline_runs_validates_and_is_then_up_to_date(tmp_path, tiny_raw):
+def test_pipeline_runs_to_the_registry_and_is_then_up_to_date(tmp_path, tiny_raw):
     root = dvc_project(tmp_path / "project", tiny_raw)
     run(["medsaliency", "phantoms"], root)
     run(["dvc", "add", "-q", "data"], root)
     first = run(["dvc", "repro"], root)
-    assert "Running stage 'validate@brain_tumor'" in first.stdout and "Running stage 'validate@covid_xray'" in first.stdout
+    for stage in ("validate@brain_tumor", "tune@covid_xray-small_cnn", "register@brain_tumor", "register@covid_xray"):
+        assert f"Running stage '{stage}'" in first.stdout
     for dataset in ("brain_tumor", "covid_xray"):
         assert json.loads((root / "outputs" / "validate" / dataset / "validation.json").read_text())["success"] is True
         assert (root / "outputs" / "prepare" / dataset / "train.npz").is_file()
+        registry = json.loads((root / "outputs" / "register" / dataset / "registry.json").read_text())
+        assert registry["top_k"] == [f"{dataset}.small_cnn"] and registry["models"][0]["champion_version"] == "1"
     lock = (root / "dvc.lock").read_text()
     second = run(["dvc", "repro"], root)
     assert "Running stage" not in second.stdout and (root / "dvc.lock").read_text() == lock
     assert "up to date" in run(["dvc", "status"], root).stdout
     metrics = run(["dvc", "metrics", "show", "--json"], root).stdout
-    assert '"successful_expectations"' in metrics
+    assert '"successful_expectations"' in metrics and '"macro_f1"' in metrics
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["tune"]["backbones"]["small_cnn"]["epochs"] = 3
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    stale = {line.strip().rstrip(":") for line in run(["dvc", "status"], root).stdout.splitlines() if line and not line.startswith(("\t", " "))}
+    assert stale == {"tune@brain_tumor-small_cnn", "tune@covid_xray-small_cnn", "register@brain_tumor", "register@covid_xray"}
 
 
 def test_failed_validation_stops_the_pipeline_with_named_failures(tmp_path, tiny_raw):

@@ -32,7 +32,6 @@ PAPER = {"optimizer": "sgd", "learning_rate": 0.001, "momentum": 0.9395, "weight
 def tune_params(raw: dict, n_trials=2, epochs=2, storage="sqlite:///outputs/optuna.db") -> dict:
     raw["tune"]["backbones"] = {"small_cnn": {"n_trials": n_trials, "epochs": epochs}}
     raw["tune"]["storage"] = storage
-    raw["tune"]["pruner"]["n_warmup_steps"] = 100  # no pruning: trial counts stay exact
     raw["tune"]["heartbeat_interval"] = 1
     raw["tune"]["grace_period"] = 2
     return raw

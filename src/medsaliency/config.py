@@ -150,10 +150,15 @@ class SearchSpace(_Section):
 
 
 class BackboneTuneConfig(_Section):
-    """Per-backbone budget (a ``tune.backbones.<name>`` entry; editing it re-runs only its stages)."""
+    """Per-backbone budget (a ``tune.backbones.<name>`` entry; editing it re-runs only its stages).
+
+    ``working_size``: the side the backbone runs at, when it should differ from the dataset's
+    ``image_size`` (a reduced size keeps the big backbones affordable on a CPU).
+    """
 
     n_trials: int = Field(ge=1)
     epochs: int = Field(ge=1)
+    working_size: int | None = Field(default=None, ge=8)
     weights_path: str | None = None
 
 

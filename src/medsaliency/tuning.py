@@ -84,6 +84,7 @@ def config_fingerprint(params: Params, backbone: str) -> str:
         "pruner": params.tune.pruner.model_dump(),
         "epochs": params.backbone(backbone).epochs,
         "weights_path": params.backbone(backbone).weights_path,
+        "working_size": params.backbone(backbone).working_size,
     }
     return hashlib.md5(json.dumps(relevant, sort_keys=True).encode()).hexdigest()
 
@@ -169,8 +170,10 @@ def run_trial(job: TuningJob, trial: optuna.Trial) -> float:
     try:
         keras.backend.clear_session()
         backbone = job.params.backbone(job.backbone)
-        model = build_classifier(job.backbone, job.train.x.shape[1], len(job.classes), hp.dropout, weights_path=backbone.weights_path)
-        callbacks = [EpochLogger(client, run_id), KerasPruningCallback(trial, "val_accuracy")]
+        model = build_classifier(
+            job.backbone, job.train.x.shape[1], len(job.classes), hp.dropout, weights_path=backbone.weights_path, working_size=backbone.working_size
+        )
+        callbacks = [epoch_logger(client, run_id), KerasPruningCallback(trial, "val_accuracy")]
         seed = job.params.seed + trial.number
         fit_classifier(model, (job.train.x, job.train.y), (job.val.x, job.val.y), hp, backbone.epochs, job.params.train, seed, callbacks)
         metrics = classification_metrics(job.val.y, predict_probabilities(model, job.val.x), job.classes)
@@ -190,19 +193,17 @@ def run_trial(job: TuningJob, trial: optuna.Trial) -> float:
     return metrics["macro_f1"]
 
 
-class EpochLogger:
-    """Keras callback factory: per-epoch ``loss``, ``accuracy``, ``val_*`` to one MLflow run."""
+def epoch_logger(client, run_id: str):
+    """A Keras callback that logs each epoch's ``loss``, ``accuracy`` and ``val_*`` to one MLflow run."""
+    import keras
 
-    def __new__(cls, client, run_id: str):
-        import keras
+    class EpochLogger(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            values = [_metric(key, value, step=epoch) for key, value in (logs or {}).items() if np.isfinite(value)]
+            if values:
+                client.log_batch(run_id, metrics=values)
 
-        class _Logger(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch, logs=None):
-                values = [_metric(key, value, step=epoch) for key, value in (logs or {}).items() if np.isfinite(value)]
-                if values:
-                    client.log_batch(run_id, metrics=values)
-
-        return _Logger()
+    return EpochLogger()
 
 
 def _metric(key: str, value: float, step: int = 0):

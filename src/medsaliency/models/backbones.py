@@ -51,18 +51,23 @@ def backbone_spec(name: str) -> BackboneSpec:
         raise ConfigError(f"unknown backbone {name!r}; valid names: {', '.join(sorted(BACKBONES))}") from None
 
 
-def build_classifier(name: str, input_size: int, n_classes: int, dropout: float, channels: int = 1, weights_path: str | None = None):
+def build_classifier(
+    name: str, input_size: int, n_classes: int, dropout: float, channels: int = 1, weights_path: str | None = None, working_size: int | None = None
+):
     """A compiled-ready ``keras.Model``: ``[B, S, S, channels]`` float32 in [0, 1] -> ``[B, n_classes]`` softmax.
 
-    ``weights_path``: an optional local ``.weights.h5`` for the whole model (no downloads).
+    ``working_size``: the side the backbone runs at (default ``input_size``; smaller is cheaper
+    on a CPU), raised to the backbone's minimum; a ``Resizing`` layer named ``input_resize``
+    bridges the two. ``weights_path``: an optional local ``.weights.h5`` (no downloads).
     """
     import keras
 
     spec = backbone_spec(name)
     inputs = keras.Input((input_size, input_size, channels), name="image")
     x = inputs
-    if input_size < spec.min_size:
-        x = keras.layers.Resizing(spec.min_size, spec.min_size, name="upsample_to_min_size")(x)
+    side = max(working_size or input_size, spec.min_size)
+    if side != input_size:
+        x = keras.layers.Resizing(side, side, name="input_resize")(x)
     features = _backbone_features(spec, x)
     x = keras.layers.Dropout(dropout, name="head_dropout")(features)
     outputs = keras.layers.Dense(n_classes, activation="softmax", dtype="float32", name="probabilities")(x)

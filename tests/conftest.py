@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 
 import pytest
@@ -29,10 +30,26 @@ def tiny_params_raw() -> dict:
     return raw
 
 
+def pytest_configure(config):
+    """The suite runs against its own stores: a tracking URI from the caller's shell must not leak in."""
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+
+
+def isolate_tracking() -> None:
+    """Forget any tracking URI: mlflow.set_tracking_uri() writes MLFLOW_TRACKING_URI into os.environ,
+    and medsaliency.tracking reads the user's value once per process. Call before using a new store."""
+    import medsaliency.tracking as tracking
+
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    tracking._user_uri = tracking._NOT_READ
+
+
 @pytest.fixture(autouse=True)
-def no_leaked_tracking_uri(monkeypatch):
-    """mlflow.set_tracking_uri() writes MLFLOW_TRACKING_URI into os.environ; no test inherits another's."""
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+def no_leaked_tracking_uri():
+    """No test inherits another's tracking store."""
+    isolate_tracking()
+    yield
+    isolate_tracking()
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import optuna
 import pytest
 import yaml
 
+from conftest import isolate_tracking
 from medsaliency.cli import main
 from medsaliency.config import load_params
 from medsaliency.npz import load_npz
@@ -40,6 +41,7 @@ def tune_params(raw: dict, n_trials=2, epochs=2, storage="sqlite:///outputs/optu
 @pytest.fixture(scope="module")
 def validated(phantom_project, tmp_path_factory):
     """The tiny phantom project, prepared and validated (shared, read-only)."""
+    isolate_tracking()
     root = tmp_path_factory.mktemp("tuning") / "validated"
     shutil.copytree(phantom_project, root)
     for stage in ("prepare", "validate"):
@@ -74,6 +76,7 @@ def child_runs(root: Path) -> list:
 
 @pytest.fixture(scope="module")
 def tuned(validated, tmp_path_factory):
+    isolate_tracking()
     root = project_copy(validated, tmp_path_factory.mktemp("tuned"))
     assert cli(root, "tune", DATASET, "small_cnn") == 0
     assert cli(root, "register", DATASET) == 0

@@ -19,27 +19,26 @@ from medsaliency.paths import absolute_sqlite_url
 
 UNKNOWN = "unknown"
 
-# mlflow.set_tracking_uri() also writes MLFLOW_TRACKING_URI into os.environ: a value equal to
-# the one we configured last is ours, not the user's, and does not override params.
-_configured_uri: str | None = None
+# mlflow.set_tracking_uri() also writes MLFLOW_TRACKING_URI into os.environ, so the user's own
+# setting is read once, at the first configuration in this process, before we change it.
+_NOT_READ = object()
+_user_uri: object = _NOT_READ
 
 
 def tracking_uri(config: MlflowConfig, root: Path = Path(".")) -> str:
     """The URI to use; a relative sqlite path is made absolute under ``root``, its folder created."""
-    from_environment = os.environ.get("MLFLOW_TRACKING_URI")
-    if from_environment and from_environment != _configured_uri:
-        return absolute_sqlite_url(from_environment, root)
-    return absolute_sqlite_url(config.tracking_uri, root)
+    global _user_uri
+    if _user_uri is _NOT_READ:
+        _user_uri = os.environ.get("MLFLOW_TRACKING_URI")
+    return absolute_sqlite_url(str(_user_uri or config.tracking_uri), root)
 
 
 def configure_mlflow(config: MlflowConfig, root: Path = Path(".")) -> str:
     """Point MLflow at the tracking store, with artifacts under the database's folder; return the URI."""
     import mlflow
 
-    global _configured_uri
     uri = tracking_uri(config, root)
     mlflow.set_tracking_uri(uri)
-    _configured_uri = uri
     mlflow.set_registry_uri(uri)
     if uri.startswith("sqlite:///"):
         _create_store_once(uri)

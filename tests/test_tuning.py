@@ -221,6 +221,7 @@ def test_two_workers_on_postgresql_share_one_study(validated, tmp_path, postgres
     study = optuna.load_study(study_name=study_of_pg(postgres_url), storage=postgres_url)
     complete = [t.number for t in study.trials if t.state.name == "COMPLETE"]
     assert len(complete) == 4 and len(study.trials) == 4
+    assert len({tuple(sorted(t.params.items())) for t in study.trials}) == 4, "workers proposed the same point twice"
     runs = child_runs(root)
     assert sorted(int(r.data.tags["optuna.trial"]) for r in runs) == sorted(complete)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 from medsaliency.atomic import staged_file
@@ -29,7 +30,9 @@ def run(dataset_name: str, backbone: str, params_path: Path = Path("params.yaml"
     splits = {name: load_split(dataset_name, name, root) for name in ("train", "val", "test")}
     configure_runtime(params.train, params.seed)
     job = open_job(params, dataset_name, backbone, dataset.classes, splits, root)
-    study = open_study(job.study_name, params.tune, params.seed, absolute_sqlite_url(params.tune.storage, root))
+    # Workers that join one study must not share a sampler seed, or they would propose the same points.
+    sampler_seed = params.seed if finalize else params.seed + os.getpid()
+    study = open_study(job.study_name, params.tune, sampler_seed, absolute_sqlite_url(params.tune.storage, root))
     print(f"{job.study_name}: {len(study.trials)} trial(s) so far, running up to {n_trials}; {device_summary()}")
     run_worker(job, study, n_trials)
     if not finalize:

@@ -14,8 +14,9 @@ from pathlib import Path
 from medsaliency.atomic import staged_file
 from medsaliency.config import load_params
 from medsaliency.errors import DataError
-from medsaliency.paths import registry_file, tune_summary_file, validation_file
+from medsaliency.paths import registry_file, tune_summary_file
 from medsaliency.registry import CHAMPION, SCORE_TAG, ModelRegistry
+from medsaliency.stages import validate
 from medsaliency.tuning import STUDY_TAG
 
 
@@ -26,7 +27,7 @@ def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path =
     params.dataset(dataset_name)
     configure_mlflow(params.mlflow, root)
     registry = ModelRegistry()
-    validated = _data_validated(dataset_name, root)
+    validated = validate.passed(dataset_name, root)
     tags = run_tags(dataset_name, "register", root)
     models = []
     for backbone in params.tune.backbones:
@@ -75,8 +76,3 @@ def _read_summary(path: Path) -> dict:
         raise DataError(f"{path}: tune summary not found; run the tune stage") from None
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}: not valid JSON ({exc})") from None
-
-
-def _data_validated(dataset_name: str, root: Path) -> bool:
-    path = root / validation_file(dataset_name)
-    return path.is_file() and bool(json.loads(path.read_text()).get("success"))

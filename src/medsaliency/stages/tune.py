@@ -13,6 +13,7 @@ from medsaliency.data.prepare import MANIFEST_NAME
 from medsaliency.errors import DataError
 from medsaliency.npz import load_npz
 from medsaliency.paths import absolute_sqlite_url, prepared_dir, tune_summary_file, validation_file
+from medsaliency.stages import validate
 from medsaliency.tuning import STUDY_TAG, SplitArrays, TuningJob, open_study, run_worker, study_name
 
 
@@ -76,9 +77,8 @@ def ensure_parent_run(experiment_id: str, name: str, tags: dict[str, str]) -> st
 
 def require_validated(dataset_name: str, root: Path) -> None:
     """Refuse to train on data whose Great Expectations suite did not pass."""
-    path = root / validation_file(dataset_name)
-    if not path.is_file() or not json.loads(path.read_text()).get("success"):
-        raise DataError(f"{path}: the data of {dataset_name!r} has not passed validation; run the validate stage")
+    if not validate.passed(dataset_name, root):
+        raise DataError(f"{root / validation_file(dataset_name)}: the data of {dataset_name!r} has not passed validation; run the validate stage")
 
 
 def load_split(dataset_name: str, split: str, root: Path) -> SplitArrays:

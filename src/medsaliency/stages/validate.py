@@ -31,3 +31,9 @@ def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path =
     for failure in report.failures:
         print(f"  {failure.describe()}", file=sys.stderr)
     return 0 if report.success else 1
+
+
+def passed(dataset_name: str, root: Path = Path(".")) -> bool:
+    """Whether the last validate run of ``dataset_name`` met every expectation."""
+    path = root / validation_file(dataset_name)
+    return path.is_file() and bool(json.loads(path.read_text()).get("success"))

@@ -67,8 +67,9 @@ def ensure_experiment(name: str, uri: str) -> str:
         return existing.experiment_id
     artifact_location = None
     if uri.startswith("sqlite:///"):
-        artifact_location = (Path(uri[len("sqlite:///") :]).parent / "artifacts").resolve().as_uri()
-    return mlflow.create_experiment(name, artifact_location=artifact_location and f"{artifact_location}/{name.replace('/', '_')}")
+        folder = Path(uri.removeprefix("sqlite:///")).parent / "artifacts" / name.replace("/", "_")
+        artifact_location = folder.resolve().as_uri()
+    return mlflow.create_experiment(name, artifact_location=artifact_location)
 
 
 def run_tags(dataset: str, stage: str, root: Path = Path("."), backbone: str | None = None) -> dict[str, str]:

@@ -27,6 +27,9 @@ def tiny_params_raw() -> dict:
         dataset["image_size"] = 32
     raw["tune"]["backbones"] = {"small_cnn": {"n_trials": 2, "epochs": 2}}
     raw["tune"]["pruner"]["n_warmup_steps"] = 100  # no pruning: trial counts stay exact
+    raw["attribution"].update(images_per_class=1, smoothgrad={"nsamples": 3, "stdev_spread": 0.15})
+    raw["attribution"]["blur_ig"].update(steps=10)
+    raw["attribution"]["xrai"].update(steps=10)
     return raw
 
 

@@ -47,18 +47,20 @@ def test_default_phantoms_regenerate_exactly_what_data_dvc_records(tmp_path):
     assert recorded_md5(root / "data.dvc") == recorded_md5(REPO / "data.dvc")
 
 
-def test_pipeline_runs_to_the_registry_and_is_then_up_to_date(tmp_path, tiny_raw):
+def test_pipeline_runs_through_attribution_and_is_then_up_to_date(tmp_path, tiny_raw):
     root = dvc_project(tmp_path / "project", tiny_raw)
     run(["medsaliency", "phantoms"], root)
     run(["dvc", "add", "-q", "data"], root)
     first = run(["dvc", "repro"], root)
-    for stage in ("validate@brain_tumor", "tune@covid_xray-small_cnn", "register@brain_tumor", "register@covid_xray"):
+    for stage in ("validate@brain_tumor", "tune@covid_xray-small_cnn", "register@brain_tumor", "attribute@covid_xray"):
         assert f"Running stage '{stage}'" in first.stdout
     for dataset in ("brain_tumor", "covid_xray"):
         assert json.loads((root / "outputs" / "validate" / dataset / "validation.json").read_text())["success"] is True
         assert (root / "outputs" / "prepare" / dataset / "train.npz").is_file()
         registry = json.loads((root / "outputs" / "register" / dataset / "registry.json").read_text())
         assert registry["top_k"] == [f"{dataset}.small_cnn"] and registry["models"][0]["champion_version"] == "1"
+    for dataset in ("brain_tumor", "covid_xray"):
+        check_explanation(root, dataset, n_images=3)
     lock = (root / "dvc.lock").read_text()
     second = run(["dvc", "repro"], root)
     assert "Running stage" not in second.stdout and (root / "dvc.lock").read_text() == lock
@@ -70,6 +72,31 @@ def test_pipeline_runs_to_the_registry_and_is_then_up_to_date(tmp_path, tiny_raw
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     stale = {line.strip().rstrip(":") for line in run(["dvc", "status"], root).stdout.splitlines() if line and not line.startswith(("\t", " "))}
     assert stale == {"tune@brain_tumor-small_cnn", "tune@covid_xray-small_cnn", "register@brain_tumor", "register@covid_xray"}
+
+
+def check_explanation(root: Path, dataset: str, n_images: int) -> None:
+    """The attribute stage's maps file and its MLflow run (tags, timings, heatmap grid, maps)."""
+    import hashlib
+
+    import mlflow
+
+    from medsaliency.attribution.methods import METHODS
+    from medsaliency.npz import load_npz
+
+    path = root / "outputs" / "attribute" / dataset / f"{dataset}.small_cnn.npz"
+    arrays = load_npz(path)
+    assert arrays["maps"].shape == (len(METHODS), n_images, 32, 32) and arrays["maps"].dtype == "float32"
+    assert arrays["methods"].tolist() == list(METHODS) and len(set(arrays["labels"].tolist())) == 3
+    assert str(arrays["model_version"]) == "1" and arrays["images"].shape == (n_images, 32, 32, 1)
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root}/mlruns/mlflow.db")
+    experiment = client.get_experiment_by_name(f"{dataset}/explain")
+    (run,) = client.search_runs([experiment.experiment_id])
+    assert run.data.tags["registered_model_name"] == f"{dataset}.small_cnn" and run.data.tags["registered_model_alias"] == "champion"
+    assert run.data.tags["maps_md5"] == hashlib.md5(path.read_bytes()).hexdigest() and run.data.tags["stage"] == "attribute"
+    assert {f"seconds_per_image.{method}" for method in METHODS} <= set(run.data.metrics)
+    assert run.data.params["guided_ig.x_steps"] == "25" and run.data.params["n_images"] == str(n_images)
+    artifacts = {item.path for folder in ("heatmaps", "maps") for item in client.list_artifacts(run.info.run_id, folder)}
+    assert artifacts == {"heatmaps/grid_01.png", f"maps/{path.name}"}
 
 
 def test_failed_validation_stops_the_pipeline_with_named_failures(tmp_path, tiny_raw):

@@ -197,6 +197,96 @@ class RegistryConfig(_Section):
     top_k: int = Field(ge=1)
 
 
+AttributionMethod = Literal[
+    "vanilla_gradient",
+    "smoothgrad",
+    "integrated_gradients",
+    "smoothgrad_ig",
+    "guided_ig",
+    "blur_ig",
+    "xrai_full",
+    "xrai_fast",
+    "gradcam",
+    "gradcam_plus_plus",
+    "scorecam",
+    "random",
+]
+
+
+class SmoothingConfig(_Section):
+    """SmoothGrad noise: ``nsamples`` noisy copies, noise std = ``stdev_spread`` x (max - min) of the image."""
+
+    nsamples: int = Field(ge=1)
+    stdev_spread: float = Field(gt=0)
+
+
+class IntegratedGradientsConfig(_Section):
+    """Integrated Gradients from a black (all-zero) baseline in ``x_steps`` Riemann steps."""
+
+    x_steps: int = Field(ge=1)
+
+
+class GuidedIGConfig(_Section):
+    """Guided IG (Kapishnikov 2021): ``x_steps`` steps, ``fraction`` of features moved per step, ``max_dist``."""
+
+    x_steps: int = Field(ge=1)
+    max_dist: float = Field(gt=0, le=1)
+    fraction: float = Field(gt=0, le=1)
+
+
+class BlurIGConfig(_Section):
+    """Blur IG (Xu 2020): a path of Gaussian blurs up to ``max_sigma`` pixels in ``steps`` steps."""
+
+    max_sigma: float = Field(gt=0)
+    steps: int = Field(ge=1)
+    grad_step: float = Field(gt=0)
+
+
+class XraiConfig(_Section):
+    """XRAI (Kapishnikov 2019): IG with ``steps`` steps from black and white baselines, then region ranking.
+
+    ``area_threshold``: the full algorithm ranks regions up to this fraction of the image (1.0 = all).
+    """
+
+    steps: int = Field(ge=1)
+    area_threshold: float = Field(gt=0, le=1)
+
+
+class ScoreCamConfig(_Section):
+    """Score-CAM: ``max_channels`` target-layer channels with the largest spatial std (null = all)."""
+
+    max_channels: int | None = Field(default=None, ge=1)
+
+
+class AttributionConfig(_Section):
+    """The attribute stage: which images, which methods, and every method's parameters.
+
+    ``images_per_class``: test images explained per class (seeded by ``seed``, the same for
+    every model). ``explain``: the class each map explains, ``predicted`` or ``true``.
+    ``batch_size``: model inputs per compiled call (path steps, noisy samples, masked inputs).
+    ``target_layers``: Grad-CAM-family layer per backbone, overriding the backbone registry.
+    """
+
+    images_per_class: int = Field(ge=1)
+    seed: int
+    explain: Literal["predicted", "true"]
+    batch_size: int = Field(ge=1)
+    methods: list[AttributionMethod] = Field(min_length=1)
+    target_layers: dict[str, str] = Field(default_factory=dict)
+    smoothgrad: SmoothingConfig
+    integrated_gradients: IntegratedGradientsConfig
+    guided_ig: GuidedIGConfig
+    blur_ig: BlurIGConfig
+    xrai: XraiConfig
+    scorecam: ScoreCamConfig
+
+    @model_validator(mode="after")
+    def _unique_methods(self) -> AttributionConfig:
+        if len(set(self.methods)) != len(self.methods):
+            raise ValueError(f"methods must be unique, got {self.methods}")
+        return self
+
+
 class MlflowConfig(_Section):
     """``tracking_uri`` is used unless the ``MLFLOW_TRACKING_URI`` environment variable is set."""
 
@@ -215,6 +305,7 @@ class Params(_Section):
     train: TrainConfig
     tune: TuneConfig
     registry: RegistryConfig
+    attribution: AttributionConfig
 
     def backbone(self, name: str) -> BackboneTuneConfig:
         """The ``tune.backbones`` entry ``name``; a :class:`ConfigError` lists the configured ones."""

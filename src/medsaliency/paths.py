@@ -45,3 +45,13 @@ def absolute_sqlite_url(url: str, root: Path = Path(".")) -> str:
     database = (root / url[len(prefix) :]).resolve()
     database.parent.mkdir(parents=True, exist_ok=True)
     return prefix + str(database)
+
+
+def attribution_dir(dataset: str) -> Path:
+    """One ``<registered model>.npz`` of saliency maps per explained model (a DVC directory output)."""
+    return OUTPUTS / "attribute" / dataset
+
+
+def maps_file(dataset: str, model_name: str) -> Path:
+    """The maps of one registered model (``brain_tumor.small_cnn``) on the selected test images."""
+    return attribution_dir(dataset) / f"{model_name}.npz"

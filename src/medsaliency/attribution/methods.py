@@ -1,0 +1,109 @@
+"""The twelve methods by name, and one call that computes the chosen ones on a set of images.
+
+Every method has the signature ``(explained, images [N,H,W,C], classes [N], config, seeds [N])
+-> [N, H, W] float32`` (larger = more important for ``classes[n]``). How each reduces to that
+convention: gradient and path methods (:mod:`.gradients`): ``|a|`` summed over channels;
+XRAI (:mod:`.xrai`): its per-pixel region gain as PAIR returns it; Grad-CAM family
+(:mod:`.cam`): the ReLU'd class activation map upsampled bilinearly; Random
+(:mod:`.random_map`): uniform noise from the image's seed. Maps are not rescaled:
+visualisation and PIC only use their order within an image.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from medsaliency.attribution import cam, gradients, xrai
+from medsaliency.attribution.explained_model import ExplainedModel
+from medsaliency.attribution.random_map import random_map
+from medsaliency.config import AttributionConfig
+from medsaliency.errors import MedsaliencyError
+
+Method = Callable[[ExplainedModel, np.ndarray, np.ndarray, AttributionConfig, np.ndarray], np.ndarray]
+
+METHODS: dict[str, Method] = {
+    "vanilla_gradient": gradients.vanilla_gradient,
+    "smoothgrad": gradients.smoothgrad,
+    "integrated_gradients": gradients.integrated_gradients,
+    "smoothgrad_ig": gradients.smoothgrad_ig,
+    "guided_ig": gradients.guided_ig,
+    "blur_ig": gradients.blur_ig,
+    "xrai_full": xrai.xrai_full,
+    "xrai_fast": xrai.xrai_fast,
+    "gradcam": cam.gradcam,
+    "gradcam_plus_plus": cam.gradcam_plus_plus,
+    "scorecam": cam.scorecam,
+    "random": random_map,
+}
+
+LABELS: dict[str, str] = {
+    "vanilla_gradient": "Vanilla Gradient",
+    "smoothgrad": "SmoothGrad",
+    "integrated_gradients": "Integrated Gradients",
+    "smoothgrad_ig": "SmoothGrad IG",
+    "guided_ig": "Guided IG",
+    "blur_ig": "Blur IG",
+    "xrai_full": "XRAI",
+    "xrai_fast": "Fast XRAI",
+    "gradcam": "Grad-CAM",
+    "gradcam_plus_plus": "Grad-CAM++",
+    "scorecam": "Score-CAM",
+    "random": "Random",
+}
+
+
+class AttributionError(MedsaliencyError):
+    """A method produced a map that breaks the convention (wrong shape, NaN or infinite values)."""
+
+
+@dataclass(frozen=True)
+class Attributions:
+    """``maps[method]``: ``[N, H, W]`` float32; ``seconds_per_image[method]``: wall-clock seconds."""
+
+    maps: dict[str, np.ndarray]
+    seconds_per_image: dict[str, float]
+
+
+def image_seeds(seed: int, ids: np.ndarray) -> np.ndarray:
+    """One uint32 seed per image id (a string), derived from ``seed``: the same image gets the
+    same noise in every run and for every model."""
+    digests = [int.from_bytes(hashlib.md5(str(image_id).encode()).digest()[:4], "little") for image_id in ids]
+    return np.array([np.random.SeedSequence([seed, digest]).generate_state(1)[0] for digest in digests], np.uint32)
+
+
+def explained_classes(explained: ExplainedModel, images: np.ndarray, labels: np.ndarray, explain: str) -> tuple[np.ndarray, np.ndarray]:
+    """The class each map explains (``predicted`` or ``true``) and the model's probabilities ``[N, K]``."""
+    probabilities = explained.probabilities(images)
+    classes = probabilities.argmax(axis=1) if explain == "predicted" else np.asarray(labels)
+    return classes.astype(np.int32), probabilities
+
+
+def compute_maps(
+    explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray, progress: Callable[[str], None] | None = None
+) -> Attributions:
+    """Every method of ``config.methods`` on ``images`` ``[N, H, W, C]`` (float32 in [0, 1]), timed."""
+    maps, seconds = {}, {}
+    for name in config.methods:
+        if progress is not None:
+            progress(name)
+        start = time.perf_counter()
+        result = METHODS[name](explained, images, classes, config, seeds)
+        seconds[name] = (time.perf_counter() - start) / len(images)
+        maps[name] = check_maps(name, result, images.shape[:3])
+    return Attributions(maps, seconds)
+
+
+def check_maps(method: str, maps: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+    """``maps`` as float32 ``[N, H, W]``; an :class:`AttributionError` names the method and the first bad image."""
+    maps = np.asarray(maps)
+    if maps.shape != tuple(shape):
+        raise AttributionError(f"{method}: maps of shape {maps.shape}, expected {tuple(shape)}")
+    bad = np.flatnonzero(~np.isfinite(maps).all(axis=(1, 2)))
+    if bad.size:
+        raise AttributionError(f"{method}: non-finite values in the map of image {int(bad[0])} (of {len(maps)})")
+    return maps.astype(np.float32)

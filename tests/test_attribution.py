@@ -1,0 +1,197 @@
+"""Saliency methods: the map convention, correctness on models whose answer is known, seeds."""
+
+import keras
+import numpy as np
+import pytest
+from saliency.core import IntegratedGradients
+
+from medsaliency.attribution import cam, gradients
+from medsaliency.attribution.explained_model import ExplainedModel
+from medsaliency.attribution.methods import METHODS, AttributionError, check_maps, compute_maps, explained_classes, image_seeds
+from medsaliency.attribution.random_map import random_map
+from medsaliency.attribution.selection import select_images
+from medsaliency.config import AttributionConfig
+from medsaliency.errors import ConfigError
+from medsaliency.models.backbones import BACKBONES, build_classifier
+
+from conftest import repo_params_raw
+
+REGION = (slice(2, 12), slice(3, 13))  # where the hand-built model looks
+
+
+def fast_config(**changes) -> AttributionConfig:
+    """The repo's attribution params with fewer steps and samples (the maths is the same)."""
+    raw = repo_params_raw()["attribution"]
+    raw.update(batch_size=8, smoothgrad={"nsamples": 3, "stdev_spread": 0.15}, blur_ig={"max_sigma": 8.0, "steps": 8, "grad_step": 0.01})
+    raw["xrai"] = {"steps": 8, "area_threshold": 1.0}
+    raw.update(changes)
+    return AttributionConfig.model_validate(raw)
+
+
+def region_model(size: int = 24) -> keras.Model:
+    """Class 0's logit = mean(x inside REGION) - mean(x outside); class 1's is its negative.
+
+    The target layer ``regions`` holds two channels, x inside and x outside the region, so a
+    correct Grad-CAM for class 0 lights the region and nothing else.
+    """
+    inside = np.zeros((1, size, size, 1), np.float32)
+    inside[(0, *REGION, 0)] = 1.0
+    inputs = keras.Input((size, size, 1))
+    regions = keras.layers.Lambda(lambda x: keras.ops.concatenate([x * inside, x * (1 - inside)], axis=-1), name="regions")(inputs)
+    pooled = keras.layers.GlobalAveragePooling2D()(regions)
+    head = keras.layers.Dense(2, activation="softmax", name="probabilities")
+    outputs = head(pooled)
+    scale = size * size / inside.sum()
+    head.set_weights([np.array([[scale, -scale], [-1.0, 1.0]], np.float32) * 4, np.zeros(2, np.float32)])
+    return keras.Model(inputs, outputs)
+
+
+@pytest.fixture(scope="module")
+def small_model() -> ExplainedModel:
+    keras.utils.set_random_seed(3)
+    return ExplainedModel(build_classifier("small_cnn", 16, 3, 0.0), BACKBONES["small_cnn"].target_layer)
+
+
+@pytest.fixture(scope="module")
+def images() -> np.ndarray:
+    return np.random.default_rng(5).random((3, 16, 16, 1), dtype=np.float32)
+
+
+def test_integrated_gradients_are_complete(small_model, images):
+    """Sum of IG attributions = f(x) - f(baseline) for the explained logit (Sundararajan's axiom)."""
+    image, target = images[0], 1
+    attribution = IntegratedGradients().GetMask(image, small_model.call_model_function, {"class": target}, x_baseline=np.zeros_like(image), x_steps=400, batch_size=64)
+    logits = small_model.logits(np.stack([image, np.zeros_like(image)]))
+    difference = logits[0, target] - logits[1, target]
+    assert abs(difference) > 1e-3
+    assert attribution.sum() == pytest.approx(difference, rel=0.02, abs=1e-4)
+
+
+def test_gradient_maps_are_channel_magnitudes_of_the_signed_attribution(small_model, images):
+    config = fast_config()
+    signed = gradients.integrated_gradients.signed(small_model, images[1], 2, config)
+    maps = gradients.integrated_gradients(small_model, images[1:2], np.array([2]), config, np.array([0]))
+    np.testing.assert_allclose(maps[0], np.abs(signed).sum(axis=-1), rtol=1e-6)
+
+
+def test_input_gradients_match_an_eager_gradient_tape(small_model, images):
+    import tensorflow as tf
+
+    x = tf.constant(images)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        probabilities = small_model.model(x, training=False)
+        logits = tf.math.log(probabilities)  # log-softmax: the same gradients as the logit, less a shared term
+        score = tf.reduce_sum(logits[:, 1] - tf.reduce_mean(logits, axis=1))
+    expected = tape.gradient(score, x).numpy()
+    classes = np.ones(3, np.int32)
+    ours = small_model.input_gradients(images, classes) - np.mean([small_model.input_gradients(images, np.full(3, k)) for k in range(3)], axis=0)
+    np.testing.assert_allclose(ours, expected, rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize("method", ["gradcam", "gradcam_plus_plus", "scorecam"])
+def test_cam_methods_light_the_region_the_class_depends_on(method):
+    explained = ExplainedModel(region_model(), "regions")
+    x = np.random.default_rng(1).uniform(0.2, 1.0, (2, 24, 24, 1)).astype(np.float32)
+    maps = getattr(cam, method)(explained, x, np.zeros(2, np.int32), fast_config(), np.zeros(2))
+    inside = np.zeros((24, 24), bool)
+    inside[REGION] = True
+    for saliency in maps:
+        assert saliency[inside].mean() > 2 * saliency[~inside].mean()
+        assert saliency[REGION[0].start + 2 : REGION[0].stop - 2, REGION[1].start + 2 : REGION[1].stop - 2].min() > saliency[~inside].max() * (0.0 if method != "scorecam" else 0.5)
+
+
+def test_cam_family_agrees_with_tf_keras_vis(small_model):
+    from tf_keras_vis.gradcam import Gradcam
+    from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
+    from tf_keras_vis.scorecam import Scorecam
+    from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
+    from tf_keras_vis.utils.scores import CategoricalScore
+
+    images = np.random.default_rng(9).random((12, 16, 16, 1), dtype=np.float32)
+    classes = np.arange(12, dtype=np.int32) % 3
+    for ours, reference in ((cam.gradcam, Gradcam), (cam.gradcam_plus_plus, GradcamPlusPlus), (cam.scorecam, Scorecam)):
+        theirs = reference(small_model.model, model_modifier=ReplaceToLinear(), clone=True)(CategoricalScore(list(classes)), images, penultimate_layer="last_conv")
+        mine = ours(small_model, images, classes, fast_config(), np.zeros(12))
+        compared = 0
+        for a, b in zip(mine, theirs, strict=True):
+            if np.ptp(b) == 0:  # no positive evidence: tf-keras-vis gives a constant map, so must we
+                assert np.ptp(a) == 0
+                continue
+            compared += 1
+            assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.99
+        assert compared >= 2, f"{ours.__name__}: too few non-constant maps to compare"
+
+
+def test_same_seeds_give_identical_maps_and_new_seeds_new_noise(small_model, images):
+    config = fast_config(methods=["smoothgrad", "smoothgrad_ig", "guided_ig", "xrai_fast", "random"])
+    classes = np.array([0, 1, 2], np.int32)
+    seeds = image_seeds(7, np.array(["a", "b", "c"]))
+    first = compute_maps(small_model, images, classes, config, seeds).maps
+    again = compute_maps(small_model, images, classes, config, seeds).maps
+    other = compute_maps(small_model, images, classes, config, image_seeds(8, np.array(["a", "b", "c"]))).maps
+    for method in config.methods:
+        np.testing.assert_array_equal(first[method], again[method])
+    assert not np.array_equal(first["smoothgrad"], other["smoothgrad"]) and not np.array_equal(first["random"], other["random"])
+
+
+def test_random_maps_do_not_depend_on_the_model(small_model, images):
+    other = ExplainedModel(build_classifier("small_cnn", 16, 3, 0.0), "last_conv")
+    seeds = image_seeds(7, np.array(["a", "b", "c"]))
+    np.testing.assert_array_equal(random_map(small_model, images, np.zeros(3), fast_config(), seeds), random_map(other, images[::-1], np.ones(3), fast_config(), seeds))
+    assert not np.array_equal(*random_map(small_model, images[:2], np.zeros(2), fast_config(), seeds[:2]))
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_every_method_gives_float32_maps_at_input_resolution(channels):
+    explained = ExplainedModel(build_classifier("small_cnn", 16, 3, 0.0, channels=channels), "last_conv")
+    x = np.random.default_rng(2).random((2, 16, 16, channels), dtype=np.float32)
+    classes, probabilities = explained_classes(explained, x, np.array([0, 1]), "predicted")
+    result = compute_maps(explained, x, classes, fast_config(), image_seeds(1, np.array(["p", "q"])))
+    assert list(result.maps) == list(METHODS) and probabilities.shape == (2, 3)
+    for method, maps in result.maps.items():
+        assert maps.shape == (2, 16, 16) and maps.dtype == np.float32 and np.isfinite(maps).all(), method
+        assert maps.max() > maps.min(), f"{method}: constant map"
+        assert result.seconds_per_image[method] > 0
+
+
+def test_explain_true_uses_the_labels(small_model, images):
+    classes, probabilities = explained_classes(small_model, images, np.array([2, 2, 0]), "true")
+    assert classes.tolist() == [2, 2, 0]
+    assert explained_classes(small_model, images, np.array([2, 2, 0]), "predicted")[0].tolist() == probabilities.argmax(axis=1).tolist()
+
+
+@pytest.mark.parametrize("name", sorted(BACKBONES))
+def test_every_backbone_target_layer_gives_a_spatial_map(name):
+    explained = ExplainedModel(build_classifier(name, 32, 3, 0.0), BACKBONES[name].target_layer)
+    x = np.random.default_rng(0).random((1, 32, 32, 1), dtype=np.float32)
+    activations, grads = explained.layer_gradients(x, np.array([1], np.int32))
+    assert activations.ndim == 4 and activations.shape == grads.shape and activations.dtype == np.float32
+    assert cam.gradcam(explained, x, np.array([1], np.int32), fast_config(), np.zeros(1)).shape == (1, 32, 32)
+
+
+def test_unknown_target_layer_and_non_softmax_head_are_named():
+    model = build_classifier("small_cnn", 16, 3, 0.0)
+    with pytest.raises(ConfigError, match=r"has no layer 'conv9' \(attribution.target_layers\)"):
+        ExplainedModel(model, "conv9")
+    inputs = keras.Input((8, 8, 1))
+    linear = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(inputs)))
+    with pytest.raises(ConfigError, match="needs a final softmax Dense layer"):
+        ExplainedModel(linear, "flatten")
+
+
+def test_broken_maps_are_refused_with_the_method_and_image():
+    maps = np.zeros((3, 4, 4), np.float32)
+    maps[1, 0, 0] = np.nan
+    with pytest.raises(AttributionError, match="xrai_full: non-finite values in the map of image 1"):
+        check_maps("xrai_full", maps, (3, 4, 4))
+    with pytest.raises(AttributionError, match=r"gradcam: maps of shape \(3, 4, 4\), expected \(3, 5, 5\)"):
+        check_maps("gradcam", maps, (3, 5, 5))
+
+
+def test_selection_is_class_stratified_seeded_and_tolerates_small_classes():
+    labels = np.array([0] * 10 + [1] * 10 + [2] * 1)
+    chosen = select_images(labels, 3, 3, seed=4)
+    assert np.bincount(labels[chosen]).tolist() == [3, 3, 1]
+    np.testing.assert_array_equal(chosen, select_images(labels, 3, 3, seed=4))
+    assert not np.array_equal(chosen, select_images(labels, 3, 3, seed=5))

@@ -12,6 +12,7 @@ import yaml
 from medsaliency.config import Params, parse_params
 
 REPO = Path(__file__).resolve().parents[1]
+REGION = (slice(2, 12), slice(3, 13))  # where region_model() looks
 
 
 def repo_params_raw() -> dict:
@@ -82,3 +83,24 @@ def phantom_project(tmp_path_factory) -> Path:
     (root / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     write_phantom_datasets(parse_params(raw), root)
     return root
+
+
+def region_model(size: int = 24):
+    """Class 0's logit = mean(x inside REGION) - mean(x outside); class 1's is its negative.
+
+    The target layer ``regions`` holds two channels, x inside and x outside the region, so a
+    correct Grad-CAM for class 0 lights the region and nothing else.
+    """
+    import keras
+    import numpy as np
+
+    inside = np.zeros((1, size, size, 1), np.float32)
+    inside[(0, *REGION, 0)] = 1.0
+    inputs = keras.Input((size, size, 1))
+    regions = keras.layers.Lambda(lambda x: keras.ops.concatenate([x * inside, x * (1 - inside)], axis=-1), name="regions")(inputs)
+    pooled = keras.layers.GlobalAveragePooling2D()(regions)
+    head = keras.layers.Dense(2, activation="softmax", name="probabilities")
+    outputs = head(pooled)
+    scale = size * size / inside.sum()
+    head.set_weights([np.array([[scale, -scale], [-1.0, 1.0]], np.float32) * 4, np.zeros(2, np.float32)])
+    return keras.Model(inputs, outputs)

@@ -14,9 +14,8 @@ from medsaliency.config import AttributionConfig
 from medsaliency.errors import ConfigError
 from medsaliency.models.backbones import BACKBONES, build_classifier
 
-from conftest import repo_params_raw
+from conftest import REGION, region_model, repo_params_raw
 
-REGION = (slice(2, 12), slice(3, 13))  # where the hand-built model looks
 
 
 def fast_config(**changes) -> AttributionConfig:
@@ -26,24 +25,6 @@ def fast_config(**changes) -> AttributionConfig:
     raw["xrai"] = {"steps": 8, "area_threshold": 1.0}
     raw.update(changes)
     return AttributionConfig.model_validate(raw)
-
-
-def region_model(size: int = 24) -> keras.Model:
-    """Class 0's logit = mean(x inside REGION) - mean(x outside); class 1's is its negative.
-
-    The target layer ``regions`` holds two channels, x inside and x outside the region, so a
-    correct Grad-CAM for class 0 lights the region and nothing else.
-    """
-    inside = np.zeros((1, size, size, 1), np.float32)
-    inside[(0, *REGION, 0)] = 1.0
-    inputs = keras.Input((size, size, 1))
-    regions = keras.layers.Lambda(lambda x: keras.ops.concatenate([x * inside, x * (1 - inside)], axis=-1), name="regions")(inputs)
-    pooled = keras.layers.GlobalAveragePooling2D()(regions)
-    head = keras.layers.Dense(2, activation="softmax", name="probabilities")
-    outputs = head(pooled)
-    scale = size * size / inside.sum()
-    head.set_weights([np.array([[scale, -scale], [-1.0, 1.0]], np.float32) * 4, np.zeros(2, np.float32)])
-    return keras.Model(inputs, outputs)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("archives", nargs="+", type=Path)
     ingest.add_argument("--dest", type=Path, required=True, help="target folder, e.g. data/brain_tumor")
     ingest.add_argument("--no-nested", action="store_true", help="leave zips found inside the archive packed")
-    for stage in ("prepare", "validate", "register", "attribute"):
+    for stage in ("prepare", "validate", "register", "attribute", "evaluate"):
         commands.add_parser(stage, help=f"run the {stage} stage for one dataset").add_argument("dataset")
     tune = commands.add_parser("tune", help="run the tune stage (an Optuna study) for one dataset and backbone")
     tune.add_argument("dataset")
@@ -67,9 +67,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from medsaliency.stages import tune
 
         return tune.run(args.dataset, args.backbone, args.params, args.root, finalize=not args.worker)
-    from medsaliency.stages import attribute, prepare, register, validate
+    from medsaliency.stages import attribute, evaluate, prepare, register, validate
 
-    stage = {"prepare": prepare, "validate": validate, "register": register, "attribute": attribute}[args.command]
+    stages = {"prepare": prepare, "validate": validate, "register": register, "attribute": attribute, "evaluate": evaluate}
+    stage = stages[args.command]
     return stage.run(args.dataset, args.params, args.root)
 
 

@@ -287,6 +287,47 @@ class AttributionConfig(_Section):
         return self
 
 
+class BootstrapConfig(_Section):
+    """Percentile bootstrap of aggregate AUCs: ``resamples`` draws of the images, ``confidence`` level."""
+
+    resamples: int = Field(ge=10)
+    confidence: float = Field(gt=0, lt=1)
+    seed: int
+
+
+class EvaluationConfig(_Section):
+    """The evaluate stage: PIC (AIC/SIC), statistics, localisation and the sanity check.
+
+    ``thresholds``: ascending fractions of the most salient pixels revealed (the paper's 13).
+    ``entropy``: ``webp`` (PAIR), ``shannon`` (fixed 0..255 range) or ``shannon_minmax`` (the paper's).
+    ``random_mask_fraction``: pixels always known (seeded per image by ``seed``, shared by all methods).
+    ``min_pred_value``: images whose original prediction is lower are excluded (PAIR's default is 0.8).
+    ``aggregate``: the curve of a method over images, pointwise ``median`` (the paper's) or ``mean``.
+    ``workers``: processes that blur images (0 = one per CPU core).
+    ``top_fraction``: the most salient share of pixels compared with the lesion mask (IoU).
+    ``sanity_methods``: methods re-run on the weight-randomised model (they cost a second attribution).
+    """
+
+    seed: int
+    thresholds: list[float] = Field(min_length=2)
+    entropy: Literal["webp", "shannon", "shannon_minmax"]
+    random_mask_fraction: float = Field(ge=0, lt=1)
+    min_pred_value: float = Field(ge=0, le=1)
+    keep_monotonous: bool
+    num_points: int = Field(ge=10)
+    aggregate: Literal["median", "mean"]
+    workers: int = Field(ge=0)
+    bootstrap: BootstrapConfig
+    top_fraction: float = Field(gt=0, le=1)
+    sanity_methods: list[AttributionMethod]
+
+    @model_validator(mode="after")
+    def _ascending_thresholds(self) -> EvaluationConfig:
+        if any(not 0 < t < 1 for t in self.thresholds) or sorted(set(self.thresholds)) != list(self.thresholds):
+            raise ValueError(f"thresholds must be strictly ascending fractions in (0, 1), got {self.thresholds}")
+        return self
+
+
 class MlflowConfig(_Section):
     """``tracking_uri`` is used unless the ``MLFLOW_TRACKING_URI`` environment variable is set."""
 
@@ -306,6 +347,7 @@ class Params(_Section):
     tune: TuneConfig
     registry: RegistryConfig
     attribution: AttributionConfig
+    evaluation: EvaluationConfig
 
     def backbone(self, name: str) -> BackboneTuneConfig:
         """The ``tune.backbones`` entry ``name``; a :class:`ConfigError` lists the configured ones."""

@@ -55,3 +55,18 @@ def attribution_dir(dataset: str) -> Path:
 def maps_file(dataset: str, model_name: str) -> Path:
     """The maps of one registered model (``brain_tumor.small_cnn``) on the selected test images."""
     return attribution_dir(dataset) / f"{model_name}.npz"
+
+
+def evaluation_metrics_dir(dataset: str) -> Path:
+    """``<model>.json`` per explained model: AUCs, intervals, tests, localisation, sanity (DVC metrics)."""
+    return OUTPUTS / "evaluate" / dataset / "metrics"
+
+
+def evaluation_details_dir(dataset: str) -> Path:
+    """Per-image tables and per-image curves of every model (a DVC directory output)."""
+    return OUTPUTS / "evaluate" / dataset / "details"
+
+
+def curves_dir(dataset: str) -> Path:
+    """``<model>.aic.csv`` / ``<model>.sic.csv``: aggregated curves, one column per method (DVC plots)."""
+    return OUTPUTS / "plots" / dataset

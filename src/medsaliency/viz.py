@@ -1,4 +1,4 @@
-"""Matplotlib figures (PNG, Agg backend): the paper's heatmap grid.
+"""Matplotlib figures (PNG, Agg backend): the paper's heatmap grid, information curves, blurred strips.
 
 Maps are shown per map on ``[0, 99th percentile]`` (PAIR's display convention), so one
 outlier pixel does not wash a map out; the stored maps are never rescaled.
@@ -42,11 +42,7 @@ def heatmap_grid(
     for axis in axes.flat:
         axis.set_xticks([])
         axis.set_yticks([])
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return _save(figure, path)
 
 
 def _display_range(saliency: np.ndarray) -> np.ndarray:
@@ -55,3 +51,54 @@ def _display_range(saliency: np.ndarray) -> np.ndarray:
     if high <= low:
         return np.zeros_like(saliency)
     return np.clip((saliency - low) / (high - low), 0, 1)
+
+
+def information_curves(x: np.ndarray, curves: dict[str, np.ndarray], aucs: dict[str, float], labels: dict[str, str], title: str, path: Path) -> Path:
+    """The paper's aggregated AIC/SIC figure: one line per method, its AUC in the legend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6.4, 4.8))
+    for method, y in curves.items():
+        dashes = (4, 2) if method == "random" else ()
+        axis.plot(x, y, label=f"{labels.get(method, method)} (AUC={aucs[method]:.3f})", linewidth=1.4, dashes=dashes)
+    axis.set(xlabel="normalised information (entropy)", ylabel="normalised performance", title=title, xlim=(0, 1), ylim=(0, 1.02))
+    axis.legend(fontsize=7, loc="lower right")
+    axis.grid(alpha=0.3)
+    return _save(figure, path)
+
+
+def blurred_strip(images: np.ndarray, scores: np.ndarray, thresholds: list[float], row_labels: list[str], title: str, path: Path) -> Path:
+    """Rows = methods, columns = thresholds: the blurred image each threshold reveals, with its score.
+
+    ``images`` uint8 ``[M, T, H, W(, C)]``, ``scores`` ``[M, T]`` (the explained class's softmax).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows, columns = scores.shape
+    figure, axes = plt.subplots(rows, columns, figsize=(1.2 * columns, 1.3 * rows + 0.4), squeeze=False)
+    for row in range(rows):
+        for column in range(columns):
+            axis = axes[row, column]
+            axis.imshow(images[row, column], cmap="gray", vmin=0, vmax=255)
+            axis.set_title(f"t={thresholds[column]:g}\n{scores[row, column]:.2f}", fontsize=6)
+            axis.set_xticks([])
+            axis.set_yticks([])
+        axes[row, 0].set_ylabel(row_labels[row], fontsize=7)
+    figure.suptitle(title, fontsize=9)
+    return _save(figure, path)
+
+
+def _save(figure, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path

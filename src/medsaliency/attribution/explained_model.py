@@ -17,11 +17,14 @@ is traced once, whatever number of path steps or samples PAIR asks for per call.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from medsaliency.errors import ConfigError
 
 HEAD_LAYER = "probabilities"
+_identities = itertools.count()
 
 
 class ExplainedModel:
@@ -38,6 +41,7 @@ class ExplainedModel:
             raise ConfigError(f"model {model.name!r} has no layer {target_layer!r} (attribution.target_layers)") from None
         self.model = model
         self.target_layer = target_layer
+        self.identity = next(_identities)  # unlike id(), never reused: a safe cache key for results of this model
         self.input_shape = tuple(int(side) for side in model.input_shape[1:])
         self._kernel, self._bias = head.kernel, head.bias
         self._extractor = keras.Model(model.inputs, [layer_output, head.input], name=f"{model.name}_attribution")

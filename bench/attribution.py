@@ -1,0 +1,151 @@
+"""Attribution speed: the reference way (per image, eager) against ours (compiled, batched), side by side.
+
+Same model, images and parameters (``attribution`` in params.yaml). The reference does what
+the paper's code does: for every image, PAIR ``saliency`` with an eager ``GradientTape``
+``call_model_function`` on a clone of the model whose softmax is replaced by a linear
+output (tf-keras-vis' ``ReplaceToLinear``), and tf-keras-vis ``Gradcam``/``GradcamPlusPlus``/
+``Scorecam`` objects built anew for every image, and XRAI segmenting and integrating anew
+for each algorithm. Ours is :mod:`medsaliency.attribution`.
+Prints seconds per image per method for both, the ratio, and the Pearson r between the two
+maps of every image (NumPy's generator is re-seeded per image identically on both sides, so
+SmoothGrad's noise is the same). Run after ``make run`` (it explains prepared test images)::
+
+    .venv/bin/python bench/attribution.py --backbone small_cnn --images 6
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from medsaliency.attribution import gradients
+from medsaliency.attribution.explained_model import ExplainedModel
+from medsaliency.attribution.methods import LABELS, compute_maps, image_seeds
+from medsaliency.config import load_params
+from medsaliency.npz import load_npz
+from medsaliency.paths import prepared_dir
+
+CAM_REFERENCES = {"gradcam": "Gradcam", "gradcam_plus_plus": "GradcamPlusPlus", "scorecam": "Scorecam"}
+
+
+def linear_clone(model):
+    """The model with its softmax replaced by a linear output, as tf-keras-vis' ReplaceToLinear does."""
+    import keras
+
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    clone.layers[-1].activation = keras.activations.linear
+    return clone
+
+
+def eager_call_model_function(linear_model):
+    """The reference call function: an eager GradientTape per call."""
+    import tensorflow as tf
+    from saliency.core.base import INPUT_OUTPUT_GRADIENTS
+
+    def call_model_function(images, call_model_args=None, expected_keys=None):
+        images = tf.convert_to_tensor(np.asarray(images, np.float32))
+        with tf.GradientTape() as tape:
+            tape.watch(images)
+            output = linear_model(images)[:, call_model_args["class"]]
+        return {INPUT_OUTPUT_GRADIENTS: tape.gradient(output, images).numpy()}
+
+    return call_model_function
+
+
+class EagerModel:
+    """Stands in for :class:`ExplainedModel` in the PAIR methods: only ``call_model_function`` is used."""
+
+    def __init__(self, linear_model):
+        self.call_model_function = eager_call_model_function(linear_model)
+
+
+def reference_map(method: str, model, linear_model, image: np.ndarray, target: int, seed: int, config, target_layer: str) -> np.ndarray:
+    """One image, one method, the reference way: ``[H, W]`` float32."""
+    np.random.seed(seed)
+    if method in CAM_REFERENCES:
+        return reference_cam(method, model, image, target, config, target_layer)
+    if method == "random":
+        return np.random.default_rng(seed).random(image.shape[:2], dtype=np.float32)
+    if method.startswith("xrai"):
+        from saliency.core import XRAI, XRAIParameters
+
+        parameters = XRAIParameters(steps=config.xrai.steps, area_threshold=config.xrai.area_threshold, algorithm=method.removeprefix("xrai_"))
+        call_model_function = eager_call_model_function(linear_model)
+        return XRAI().GetMask(image, call_model_function, {"class": target}, batch_size=config.batch_size, extra_parameters=parameters).astype(np.float32)
+    return gradients.channel_magnitude(getattr(gradients, method).signed(EagerModel(linear_model), image, target, config))
+
+
+def reference_cam(method: str, model, image: np.ndarray, target: int, config, target_layer: str) -> np.ndarray:
+    """A tf-keras-vis explainer built for this one image (model cloned inside), as the reference code does."""
+    import tf_keras_vis.gradcam
+    import tf_keras_vis.gradcam_plus_plus
+    import tf_keras_vis.scorecam
+    from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
+    from tf_keras_vis.utils.scores import CategoricalScore
+
+    module = {"gradcam": tf_keras_vis.gradcam, "gradcam_plus_plus": tf_keras_vis.gradcam_plus_plus, "scorecam": tf_keras_vis.scorecam}[method]
+    explainer = getattr(module, CAM_REFERENCES[method])(model, model_modifier=ReplaceToLinear(), clone=True)
+    options = {"batch_size": config.batch_size} if method == "scorecam" else {}
+    return explainer(CategoricalScore([target]), image[None], penultimate_layer=target_layer, **options)[0].astype(np.float32)
+
+
+def pearson(a: np.ndarray, b: np.ndarray) -> float:
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return 1.0 if np.ptp(a) == np.ptp(b) == 0 else float("nan")
+    return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="brain_tumor")
+    parser.add_argument("--backbone", default="small_cnn")
+    parser.add_argument("--images", type=int, default=6)
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    args = parser.parse_args()
+
+    import keras
+
+    from medsaliency.models.backbones import backbone_spec, build_classifier
+
+    params = load_params(args.params)
+    config = params.attribution
+    test = load_npz(prepared_dir(args.dataset) / "test.npz")
+    images, ids = test["x"][: args.images].astype(np.float32), test["ids"][: args.images]
+    keras.utils.set_random_seed(params.seed)
+    model = build_classifier(args.backbone, images.shape[1], len(test["classes"]), 0.0, channels=images.shape[-1])
+    target_layer = config.target_layers.get(args.backbone) or backbone_spec(args.backbone).target_layer
+    seeds = image_seeds(config.seed, ids)
+
+    start = time.perf_counter()
+    explained = ExplainedModel(model, target_layer)
+    classes = explained.probabilities(images).argmax(axis=1).astype(np.int32)
+    explained.layer_gradients(images[:1], classes[:1])
+    explained.input_gradients(images[:1], classes[:1])
+    setup = time.perf_counter() - start
+    ours = compute_maps(explained, images, classes, config, seeds)
+
+    linear_model = linear_clone(model)
+    reference_seconds, reference_maps = {}, {}
+    for method in config.methods:
+        start = time.perf_counter()
+        reference_maps[method] = [reference_map(method, model, linear_model, image, int(c), int(s), config, target_layer) for image, c, s in zip(images, classes, seeds)]
+        reference_seconds[method] = (time.perf_counter() - start) / len(images)
+
+    print(f"{args.backbone} on {len(images)} {args.dataset} test images of {images.shape[1]} px; ours: {setup:.2f} s once to build and trace")
+    print(f"{'method':<22}{'reference s/img':>16}{'ours s/img':>12}{'ratio':>8}{'min r':>8}")
+    for method in config.methods:
+        r = min(pearson(a, b) for a, b in zip(ours.maps[method], reference_maps[method]))
+        ratio = reference_seconds[method] / ours.seconds_per_image[method]
+        print(f"{LABELS[method]:<22}{reference_seconds[method]:>16.4f}{ours.seconds_per_image[method]:>12.4f}{ratio:>8.1f}{r:>8.4f}")
+    reference_total, ours_total = sum(reference_seconds.values()), sum(ours.seconds_per_image.values())
+    amortised = ours_total + setup / len(images)
+    print(f"{'all methods':<22}{reference_total:>16.4f}{ours_total:>12.4f}{reference_total / ours_total:>8.1f}")
+    print(f"overall ratio {reference_total / ours_total:.1f}x (with the one-time build and trace spread over these {len(images)} images: {reference_total / amortised:.1f}x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""Does the map point at the lesion? Three scores of a saliency map against a binary mask.
+
+- pointing game: 1 if the map's maximum (any of the tied maxima) falls inside the mask;
+- relevance mass: the share of the map's positive mass inside the mask;
+- top-k IoU: IoU between the ``top_fraction`` most salient pixels and the mask.
+
+Maps ``[N, H, W]``, masks ``[N, H, W]`` (nonzero = lesion); images with an empty mask are
+skipped (NaN). Only meaningful where the masks mark what the class is about (lesions), so
+the evaluate stage computes them for ``mask_kind: lesion`` datasets only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def pointing_game(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """``[N]``: 1.0 / 0.0 hit, NaN for an empty mask."""
+    hits = [(saliency == saliency.max())[mask > 0].any() for saliency, mask in zip(maps, masks, strict=True)]
+    return _skip_empty(np.asarray(hits, np.float64), masks)
+
+
+def mass_in_mask(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """``[N]``: sum of positive saliency inside the mask / sum of positive saliency (0 when there is none)."""
+    positive = np.maximum(maps, 0).astype(np.float64)
+    total = positive.sum(axis=(1, 2))
+    inside = (positive * (masks > 0)).sum(axis=(1, 2))
+    return _skip_empty(np.divide(inside, total, out=np.zeros_like(total), where=total > 0), masks)
+
+
+def top_fraction_iou(maps: np.ndarray, masks: np.ndarray, top_fraction: float) -> np.ndarray:
+    """``[N]``: IoU of the pixels at or above the ``1 - top_fraction`` quantile with the mask."""
+    scores = []
+    for saliency, mask in zip(maps, masks, strict=True):
+        top = saliency >= np.quantile(saliency, 1 - top_fraction)
+        lesion = mask > 0
+        scores.append((top & lesion).sum() / max((top | lesion).sum(), 1))
+    return _skip_empty(np.asarray(scores, np.float64), masks)
+
+
+def _skip_empty(scores: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    return np.where(masks.reshape(len(masks), -1).any(axis=1), scores, np.nan)

@@ -1,0 +1,56 @@
+"""One model's evaluation as numbers: the flat metrics that MLflow and DVC show, and the per-image table.
+
+Metric names are ``<measure>.<method>`` so the MLflow compare view lines methods and models up:
+``aic_auc`` / ``sic_auc`` (aggregate curve of ``evaluation.aggregate``), ``aic_auc_mean`` /
+``sic_auc_mean`` (mean curve), ``aic_auc_ci_low`` / ``aic_auc_ci_high`` (and SIC: bootstrap
+interval), ``aic_p_vs_random`` / ``sic_p_vs_random`` (Holm-adjusted Wilcoxon), localisation
+``pointing_game``, ``mass_in_mask``, ``top_iou`` (means over images with a lesion),
+``sanity_ssim`` (mean SSIM); and ``excluded.<curve>.<reason>``, ``n_images``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from medsaliency.config import EvaluationConfig
+from medsaliency.evaluation.pic import CURVES, EXCLUSION_REASONS, PicResults, aggregate
+from medsaliency.evaluation.stats import bootstrap_auc_interval, wilcoxon_against
+
+REFERENCE_METHOD = "random"
+
+
+def pic_metrics(pic: PicResults, methods: list[str], config: EvaluationConfig) -> dict[str, float]:
+    """AUCs of both aggregations, bootstrap intervals, tests against Random, exclusion counts."""
+    metrics: dict[str, float] = {"n_images": float(pic.auc["aic"].shape[1])}
+    rng = np.random.default_rng(config.bootstrap.seed)
+    for kind in CURVES:
+        for m, method in enumerate(methods):
+            curves = pic.curves[kind][m]
+            metrics[f"{kind}_auc.{method}"] = aggregate(curves, pic.x, config.aggregate)[1]
+            metrics[f"{kind}_auc_mean.{method}"] = aggregate(curves, pic.x, "mean")[1]
+            low, high = bootstrap_auc_interval(curves, pic.x, config.aggregate, config.bootstrap.resamples, config.bootstrap.confidence, rng)
+            metrics[f"{kind}_auc_ci_low.{method}"], metrics[f"{kind}_auc_ci_high.{method}"] = low, high
+        if REFERENCE_METHOD in methods:
+            for method, p_value in wilcoxon_against(pic.auc[kind], methods, REFERENCE_METHOD).items():
+                metrics[f"{kind}_p_vs_random.{method}"] = p_value
+        for reason in EXCLUSION_REASONS:
+            metrics[f"excluded.{kind}.{reason}"] = float(pic.excluded[kind][reason])
+    return metrics
+
+
+def mean_scores(name: str, scores: dict[str, np.ndarray]) -> dict[str, float]:
+    """``{f"{name}.{method}": nanmean}`` of per-image scores (NaN when no image has a score)."""
+    return {f"{name}.{method}": float(np.nanmean(values)) if np.isfinite(values).any() else float("nan") for method, values in scores.items()}
+
+
+def per_image_table(ids: np.ndarray, labels: np.ndarray, classes: np.ndarray, methods: list[str], pic: PicResults, scores: dict[str, dict[str, np.ndarray]]) -> pd.DataFrame:
+    """One row per (image, method): AUCs and every per-image score (``scores[name][method]`` ``[N]``)."""
+    rows = []
+    for m, method in enumerate(methods):
+        for n, image_id in enumerate(ids):
+            row = {"id": str(image_id), "label": int(labels[n]), "explained_class": int(classes[n]), "method": method}
+            row.update({f"{kind}_auc": pic.auc[kind][m, n] for kind in CURVES})
+            row.update({name: by_method[method][n] for name, by_method in scores.items() if method in by_method})
+            rows.append(row)
+    return pd.DataFrame(rows)

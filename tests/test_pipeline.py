@@ -61,12 +61,16 @@ def test_pipeline_runs_through_attribution_and_is_then_up_to_date(tmp_path, tiny
         assert registry["top_k"] == [f"{dataset}.small_cnn"] and registry["models"][0]["champion_version"] == "1"
     for dataset in ("brain_tumor", "covid_xray"):
         check_explanation(root, dataset, n_images=3)
+        check_evaluation(root, dataset)
     lock = (root / "dvc.lock").read_text()
     second = run(["dvc", "repro"], root)
     assert "Running stage" not in second.stdout and (root / "dvc.lock").read_text() == lock
     assert "up to date" in run(["dvc", "status"], root).stdout
     metrics = run(["dvc", "metrics", "show", "--json"], root).stdout
-    assert '"successful_expectations"' in metrics and '"macro_f1"' in metrics
+    assert '"successful_expectations"' in metrics and '"macro_f1"' in metrics and '"n_images"' in metrics and '"sanity_ssim"' in metrics
+    plots = json.loads(run(["dvc", "plots", "show", "--json"], root).stdout)["data"]
+    (sic_plot,) = plots["outputs/plots/brain_tumor/brain_tumor.small_cnn.sic.csv"]
+    assert {row["field"] for row in sic_plot["content"]["data"]["values"]} == set(tiny_raw["attribution"]["methods"])
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["tune"]["backbones"]["small_cnn"]["epochs"] = 3
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
@@ -97,6 +101,27 @@ def check_explanation(root: Path, dataset: str, n_images: int) -> None:
     assert run.data.params["guided_ig.x_steps"] == "25" and run.data.params["n_images"] == str(n_images)
     artifacts = {item.path for folder in ("heatmaps", "maps") for item in client.list_artifacts(run.info.run_id, folder)}
     assert artifacts == {"heatmaps/grid_01.png", f"maps/{path.name}"}
+
+
+def check_evaluation(root: Path, dataset: str) -> None:
+    """The evaluate stage's DVC metrics and plots, and its metrics and figures in the explanation run."""
+    import mlflow
+
+    from medsaliency.attribution.methods import METHODS
+
+    metrics = json.loads((root / "outputs" / "evaluate" / dataset / "metrics" / f"{dataset}.small_cnn.json").read_text())
+    assert set(metrics["sic_auc"]) == set(METHODS) and all(0 <= value <= 1 for value in metrics["sic_auc"].values() if value is not None)
+    assert set(metrics["excluded"]) == {"aic", "sic"} and metrics["n_images"] == 3
+    assert ("pointing_game" in metrics) == (dataset == "brain_tumor") and metrics["sanity_ssim"]["random"] == 1.0
+    curves = (root / "outputs" / "plots" / dataset / f"{dataset}.small_cnn.sic.csv").read_text().splitlines()
+    assert curves[0].split(",") == ["information", *METHODS] and len(curves) == 1002
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root}/mlruns/mlflow.db")
+    (run,) = client.search_runs([client.get_experiment_by_name(f"{dataset}/explain").experiment_id])
+    kept = {f"sic_auc.{method}" for method, value in metrics["sic_auc"].items() if value is not None}  # the tiny models may
+    assert kept <= set(run.data.metrics) and {"n_images", "excluded.sic.prediction_not_lower"} <= set(run.data.metrics)  # lose all images
+    assert len(kept) == 12 or sum(metrics["excluded"]["sic"].values()) == 3
+    figures = {item.path for item in client.list_artifacts(run.info.run_id, "evaluation")}
+    assert {"evaluation/aic.png", "evaluation/sic.png", "evaluation/per_image.csv"} <= figures
 
 
 def test_failed_validation_stops_the_pipeline_with_named_failures(tmp_path, tiny_raw):

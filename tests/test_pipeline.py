@@ -52,7 +52,7 @@ def test_pipeline_runs_through_attribution_and_is_then_up_to_date(tmp_path, tiny
     run(["medsaliency", "phantoms"], root)
     run(["dvc", "add", "-q", "data"], root)
     first = run(["dvc", "repro"], root)
-    for stage in ("validate@brain_tumor", "tune@covid_xray-small_cnn", "register@brain_tumor", "attribute@covid_xray"):
+    for stage in ("validate@brain_tumor", "tune@covid_xray-small_cnn", "register@brain_tumor", "attribute@covid_xray", "evaluate@brain_tumor", "report"):
         assert f"Running stage '{stage}'" in first.stdout
     for dataset in ("brain_tumor", "covid_xray"):
         assert json.loads((root / "outputs" / "validate" / dataset / "validation.json").read_text())["success"] is True
@@ -62,6 +62,7 @@ def test_pipeline_runs_through_attribution_and_is_then_up_to_date(tmp_path, tiny
     for dataset in ("brain_tumor", "covid_xray"):
         check_explanation(root, dataset, n_images=3)
         check_evaluation(root, dataset)
+    check_report(root)
     lock = (root / "dvc.lock").read_text()
     second = run(["dvc", "repro"], root)
     assert "Running stage" not in second.stdout and (root / "dvc.lock").read_text() == lock
@@ -122,6 +123,20 @@ def check_evaluation(root: Path, dataset: str) -> None:
     assert len(kept) == 12 or sum(metrics["excluded"]["sic"].values()) == 3
     figures = {item.path for item in client.list_artifacts(run.info.run_id, "evaluation")}
     assert {"evaluation/aic.png", "evaluation/sic.png", "evaluation/per_image.csv"} <= figures
+
+
+def check_report(root: Path) -> None:
+    """The summary: both datasets' tables in Markdown, a self-contained HTML page, a run in MLflow."""
+    import mlflow
+
+    markdown = (root / "outputs" / "report" / "report.md").read_text()
+    assert "## brain_tumor" in markdown and "## covid_xray" in markdown and "| Grad-CAM |" in markdown
+    assert "pointing game" in markdown.split("## covid_xray")[0] and "pointing game" not in markdown.split("## covid_xray")[1]
+    html = (root / "outputs" / "report" / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 4 and "<table>" in html
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root}/mlruns/mlflow.db")
+    (run,) = client.search_runs([client.get_experiment_by_name("report").experiment_id])
+    assert {item.path for item in client.list_artifacts(run.info.run_id, "report")} >= {"report/report.md", "report/report.html"}
 
 
 def test_failed_validation_stops_the_pipeline_with_named_failures(tmp_path, tiny_raw):

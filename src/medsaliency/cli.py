@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("dataset")
     tune.add_argument("backbone")
     tune.add_argument("--worker", action="store_true", help="only run trials (join a shared study); do not log the best model")
+    commands.add_parser("report", help="write the cross-dataset summary (outputs/report) and log it to MLflow")
     registry = commands.add_parser("registry", help="move the champion alias by hand")
     moves = registry.add_subparsers(dest="action", required=True)
     promote = moves.add_parser("promote", help="point an alias at a version")
@@ -63,6 +64,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "registry":
         return _registry_command(args)
+    if args.command == "report":
+        from medsaliency.stages import report
+
+        return report.run(args.params, args.root)
     if args.command == "tune":
         from medsaliency.stages import tune
 

@@ -70,3 +70,8 @@ def evaluation_details_dir(dataset: str) -> Path:
 def curves_dir(dataset: str) -> Path:
     """``<model>.aic.csv`` / ``<model>.sic.csv``: aggregated curves, one column per method (DVC plots)."""
     return OUTPUTS / "plots" / dataset
+
+
+def report_dir() -> Path:
+    """``report.md``, ``report.html`` (figures embedded) and ``figures/`` (a DVC directory output)."""
+    return OUTPUTS / "report"

@@ -1,0 +1,121 @@
+"""PIC speed: PAIR ``compute_pic_metric`` the reference way against ours, on the same inputs, side by side.
+
+Same model, images, maps, random masks, thresholds and the ``webp`` estimator. The reference
+does what the paper's code does: for every image and method, PAIR ``compute_pic_metric`` once
+for SIC and once for AIC, each calling the model (eagerly) once per blurred image. Ours is
+:func:`medsaliency.evaluation.pic.compute_pic` (shared blurs and entropies, one batch per
+image, worker processes). Prints images per second (all methods, both curves), the ratio and
+the largest |AUC difference|. Run after ``make run``; ``--size 224`` upsamples the images and
+maps and uses a freshly initialised model of that size (the paper's resolution)::
+
+    .venv/bin/python bench/pic.py --dataset brain_tumor --images 6
+    .venv/bin/python bench/pic.py --dataset brain_tumor --images 3 --size 224
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from medsaliency.config import load_params
+from medsaliency.evaluation.pic import PicSettings, compute_pic, from_uint8, to_uint8
+
+
+def reference_aucs(images, maps, labels, classes, masks, model, settings: PicSettings) -> dict[str, np.ndarray]:
+    """PAIR, per image, per method, per curve; excluded images are NaN."""
+    import tensorflow as tf
+    from saliency.metrics import pic as pair
+
+    channels = images.shape[-1]
+
+    def predictor(kind: str, n: int):
+        def predict(batch):
+            probabilities = model(tf.constant(from_uint8(batch, channels)), training=False).numpy()
+            return probabilities[:, classes[n]] if kind == "sic" else (probabilities.argmax(axis=1) == labels[n]).astype(float)
+
+        return predict
+
+    aucs = {kind: np.full(maps.shape[:2], np.nan) for kind in ("aic", "sic")}
+    for n in range(len(images)):
+        image = to_uint8(images[n])
+        for m in range(len(maps)):
+            for kind in aucs:
+                try:
+                    result = pair.compute_pic_metric(image, maps[m, n], masks[n], predictor(kind, n), list(settings.thresholds), min_pred_value=settings.min_pred_value, num_data_points=settings.num_points)
+                    aucs[kind][m, n] = result.auc
+                except pair.ComputePicMetricError:
+                    pass
+    return aucs
+
+
+def inputs(dataset: str, size: int | None, count: int, params):
+    """Images, maps, labels, classes, the model, its Grad-CAM layer and a label: the first top-k model's
+    maps as the attribute stage saved them, or resized, with a freshly initialised model of that size."""
+    import keras
+    from scipy.ndimage import zoom
+
+    from medsaliency.paths import maps_file, registry_file
+    from medsaliency.stages.attribute import load_champion, top_models
+    from medsaliency.stages.evaluate import load_maps
+    from medsaliency.tracking import configure_mlflow
+
+    configure_mlflow(params.mlflow)
+    entry = top_models(registry_file(dataset))[0]
+    arrays = load_maps(maps_file(dataset, entry["name"]))
+    images, maps = arrays["images"][:count], arrays["maps"][:, :count]
+    labels, classes = arrays["labels"][:count], arrays["explained_class"][:count]
+    if size is None or size == images.shape[1]:
+        model = load_champion(entry["name"], str(arrays["model_version"]), dataset)
+        return images, maps, labels, classes, model, str(arrays["target_layer"]), entry["name"]
+    from medsaliency.models.backbones import backbone_spec, build_classifier
+
+    factor = size / images.shape[1]
+    images = np.clip(zoom(images, (1, factor, factor, 1), order=1), 0, 1).astype(np.float32)
+    maps = zoom(maps, (1, 1, factor, factor), order=1).astype(np.float32)
+    keras.utils.set_random_seed(params.seed)
+    model = build_classifier(entry["backbone"], size, len(params.dataset(dataset).classes), 0.0)
+    return images, maps, labels, classes, model, backbone_spec(entry["backbone"]).target_layer, f"{entry['backbone']} (fresh, {size} px)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="brain_tumor")
+    parser.add_argument("--images", type=int, default=6)
+    parser.add_argument("--size", type=int, default=None, help="resize images and maps to this side (default: as prepared)")
+    parser.add_argument("--workers", type=int, default=0, help="our blurring processes (0: one per core)")
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    args = parser.parse_args()
+
+    from medsaliency.attribution.explained_model import ExplainedModel
+    from medsaliency.evaluation.blur import random_pixel_mask
+
+    params = load_params(args.params)
+    images, maps, labels, classes, model, target_layer, label = inputs(args.dataset, args.size, args.images, params)
+    config = params.evaluation
+    settings = PicSettings(tuple(config.thresholds), "webp", config.random_mask_fraction, config.min_pred_value, config.keep_monotonous, config.num_points)
+    rng = np.random.default_rng(config.seed)
+    masks = np.stack([random_pixel_mask(*images.shape[1:3], settings.random_mask_fraction, rng) for _ in images])
+    explained = ExplainedModel(model, target_layer)
+    explained.probabilities(images[:1])  # trace once, outside the timing
+
+    start = time.perf_counter()
+    ours = compute_pic(images, maps, labels, classes, explained.probabilities, settings, masks, workers=args.workers)
+    ours_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    theirs = reference_aucs(images, maps, labels, classes, masks, model, settings)
+    reference_seconds = time.perf_counter() - start
+
+    delta = max(float(np.nanmax(np.abs(ours.auc[k] - theirs[k]), initial=0.0)) for k in ("aic", "sic"))
+    same_exclusions = all(np.array_equal(np.isnan(ours.auc[k]), np.isnan(theirs[k])) for k in ("aic", "sic"))
+    n, m = len(images), len(maps)
+    print(f"{label}: {n} images of {images.shape[1]} px x {m} methods x {len(settings.thresholds)} thresholds, AIC + SIC, webp")
+    print(f"reference (PAIR per method and curve): {reference_seconds:8.2f} s  {n / reference_seconds:7.3f} images/s")
+    print(f"ours (shared, batched, {args.workers or 'all'} workers):   {ours_seconds:8.2f} s  {n / ours_seconds:7.3f} images/s")
+    print(f"ratio {reference_seconds / ours_seconds:.1f}x; max |delta AUC| {delta:.2e}; same exclusions: {same_exclusions}")
+
+
+if __name__ == "__main__":
+    main()

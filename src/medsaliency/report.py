@@ -1,0 +1,104 @@
+"""The cross-dataset summary: Markdown tables and curve figures, and the same as one self-contained HTML page.
+
+:func:`dataset_section` turns one dataset's stage outputs (tune summaries, registry, evaluate
+metrics, aggregated curves) into Markdown; :func:`to_html` renders the Markdown with
+markdown-it-py and embeds the figures as data URIs, so the page can be mailed or logged alone.
+Significance marks compare each method with Random (Holm-adjusted Wilcoxon on per-image
+AUCs): ``*`` p < 0.05, ``**`` p < 0.01.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+LOCALISATION = ("pointing_game", "mass_in_mask", "top_iou")
+
+
+@dataclass(frozen=True)
+class DatasetResults:
+    """What the report shows of one dataset: ``classification`` rows per backbone, ``metrics``
+    per explained model (the evaluate stage's nested JSON), ``curve_figures`` per model."""
+
+    name: str
+    classification: list[dict]
+    metrics: dict[str, dict]
+    curve_figures: dict[str, list[str]]
+
+
+def dataset_section(results: DatasetResults, methods: list[str], labels: dict[str, str]) -> str:
+    """The Markdown of one dataset: classification, AUC tables, localisation, sanity, exclusions, figures."""
+    parts = [f"## {results.name}", "", "### Classification (held-out test split)", "", _classification_table(results.classification)]
+    models = list(results.metrics)
+    for kind in ("sic", "aic"):
+        parts += ["", f"### {kind.upper()} AUC ({'softmax' if kind == 'sic' else 'accuracy'} information curve), 95% bootstrap interval", ""]
+        parts.append(_table(["method", *models], [[labels.get(m, m), *(_auc_cell(results.metrics[model], kind, m) for model in models)] for m in methods]))
+    if all("pointing_game" in results.metrics[model] for model in models) and models:
+        for measure in LOCALISATION:
+            parts += ["", f"### Localisation: {measure.replace('_', ' ')} (lesion masks)", ""]
+            parts.append(_table(["method", *models], [[labels.get(m, m), *(_number(results.metrics[model][measure].get(m)) for model in models)] for m in methods]))
+    parts += ["", "### Sanity: SSIM between maps of the trained and the weight-randomised model (lower is better)", ""]
+    sanity_methods = [m for m in methods if any(m in results.metrics[model].get("sanity_ssim", {}) for model in models)]
+    parts.append(_table(["method", *models], [[labels.get(m, m), *(_number(results.metrics[model].get("sanity_ssim", {}).get(m)) for model in models)] for m in sanity_methods]))
+    parts += ["", "### Images excluded from the curves", ""]
+    parts.append(_table(["model", "images", *[f"{kind} {reason}" for kind in ("aic", "sic") for reason in _reasons(results)]], [_exclusion_row(model, results.metrics[model], _reasons(results)) for model in models]))
+    for model, figures in results.curve_figures.items():
+        parts += ["", f"### Curves: {model}", "", *(f"![{Path(f).stem}]({f})" for f in figures)]
+    return "\n".join(parts) + "\n"
+
+
+def to_html(markdown: str, root: Path, title: str) -> str:
+    """A standalone HTML page of ``markdown``; images under ``root`` are embedded as PNG data URIs."""
+    from markdown_it import MarkdownIt
+
+    body = MarkdownIt("commonmark").enable("table").render(markdown)
+
+    def embed(match: re.Match) -> str:
+        data = base64.b64encode((root / match.group(1)).read_bytes()).decode()
+        return f'src="data:image/png;base64,{data}"'
+
+    body = re.sub(r'src="([^"]+\.png)"', embed, body)
+    style = "body{font-family:sans-serif;max-width:72em;margin:2em auto}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.2em .6em;text-align:right}img{max-width:48%}"
+    return f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title><style>{style}</style></head><body>\n{body}</body></html>\n"
+
+
+def significance(p_value: float | None) -> str:
+    if p_value is None:
+        return ""
+    return "**" if p_value < 0.01 else "*" if p_value < 0.05 else ""
+
+
+def _auc_cell(metrics: dict, kind: str, method: str) -> str:
+    auc = metrics.get(f"{kind}_auc", {}).get(method)
+    if auc is None:
+        return "n/a"
+    low, high = metrics.get(f"{kind}_auc_ci_low", {}).get(method), metrics.get(f"{kind}_auc_ci_high", {}).get(method)
+    interval = f" [{low:.3f}, {high:.3f}]" if low is not None and high is not None else ""
+    return f"{auc:.3f}{interval}{significance(metrics.get(f'{kind}_p_vs_random', {}).get(method))}"
+
+
+def _classification_table(rows: list[dict]) -> str:
+    headers = ["model", "champion", "test accuracy", "test macro-F1", "val macro-F1", "explained"]
+    return _table(headers, [[r["name"], f"v{r['version']}" if r["version"] else "-", _number(r["accuracy"]), _number(r["macro_f1"]), _number(r["val_macro_f1"]), "yes" if r["explained"] else ""] for r in rows])
+
+
+def _reasons(results: DatasetResults) -> list[str]:
+    first = next(iter(results.metrics.values()), {})
+    return sorted(first.get("excluded", {}).get("aic", {}))
+
+
+def _exclusion_row(model: str, metrics: dict, reasons: list[str]) -> list[str]:
+    excluded = metrics.get("excluded", {})
+    return [model, str(int(metrics.get("n_images", 0))), *(str(int(excluded.get(kind, {}).get(reason, 0))) for kind in ("aic", "sic") for reason in reasons)]
+
+
+def _number(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(["---"] * len(headers)) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)

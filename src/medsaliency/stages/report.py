@@ -1,0 +1,92 @@
+"""``report``: one summary of every dataset, model and method (Markdown + HTML), logged to MLflow.
+
+Reads the outputs of tune, register and evaluate for each dataset of params.yaml and writes
+``outputs/report/report.md``, ``report.html`` (self-contained) and ``figures/``; the same
+files go to a run of the MLflow experiment ``report``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from medsaliency.atomic import staged_directory
+from medsaliency.config import Params, load_params
+from medsaliency.errors import DataError
+from medsaliency.paths import curves_dir, evaluation_metrics_dir, registry_file, report_dir, tune_summary_file
+from medsaliency.report import DatasetResults, dataset_section, to_html
+
+TITLE = "medsaliency: saliency methods compared"
+EXPERIMENT = "report"
+
+
+def run(params_path: Path = Path("params.yaml"), root: Path = Path(".")) -> int:
+    from medsaliency.attribution.methods import LABELS
+
+    params = load_params(params_path)
+    with staged_directory(root / report_dir()) as folder:
+        sections = [dataset_section(collect(name, params, root, folder), list(params.attribution.methods), LABELS) for name in params.datasets]
+        intro = f"# {TITLE}\n\nPIC entropy estimator: `{params.evaluation.entropy}`; curves aggregated by {params.evaluation.aggregate}; significance against Random: `*` p < 0.05, `**` p < 0.01 (Holm-adjusted Wilcoxon).\n\n"
+        markdown = intro + "\n".join(sections)
+        (folder / "report.md").write_text(markdown)
+        (folder / "report.html").write_text(to_html(markdown, folder, TITLE))
+    log_report(root / report_dir(), params, root)
+    print(f"wrote {report_dir() / 'report.md'} and report.html")
+    return 0
+
+
+def collect(dataset_name: str, params: Params, root: Path, folder: Path) -> DatasetResults:
+    """One dataset's tables and figures (figures written under ``folder/figures``)."""
+    registry = _read_json(root / registry_file(dataset_name))
+    explained = registry["top_k"]
+    classification = [_classification_row(entry, dataset_name, explained, root) for entry in registry["models"]]
+    metrics = {name: _read_json(root / evaluation_metrics_dir(dataset_name) / f"{name}.json") for name in explained}
+    figures = {name: [_curve_figure(name, kind, metrics[name], params, root, folder) for kind in ("sic", "aic")] for name in explained}
+    return DatasetResults(dataset_name, classification, metrics, figures)
+
+
+def _classification_row(entry: dict, dataset_name: str, explained: list[str], root: Path) -> dict:
+    summary = _read_json(root / tune_summary_file(dataset_name, entry["backbone"]))
+    test = summary.get("test", {})
+    return {
+        "name": entry["name"], "version": entry.get("champion_version"), "accuracy": test.get("accuracy"),
+        "macro_f1": test.get("macro_f1"), "val_macro_f1": summary.get("val_macro_f1"), "explained": entry["name"] in explained,
+    }  # fmt: skip
+
+
+def _curve_figure(name: str, kind: str, metrics: dict, params: Params, root: Path, folder: Path) -> str:
+    import pandas as pd
+
+    from medsaliency.attribution.methods import LABELS
+    from medsaliency.viz import information_curves
+
+    source = root / curves_dir(name.split(".")[0]) / f"{name}.{kind}.csv"
+    if not source.is_file():
+        raise DataError(f"{source}: curves not found; run the evaluate stage")
+    table = pd.read_csv(source)
+    methods = [column for column in table.columns if column != "information"]
+    aucs = {m: metrics.get(f"{kind}_auc", {}).get(m) or float("nan") for m in methods}
+    relative = Path("figures") / f"{name}.{kind}.png"
+    information_curves(table["information"].to_numpy(), {m: table[m].to_numpy() for m in methods}, aucs, LABELS, f"{name}: {kind.upper()} ({params.evaluation.aggregate})", folder / relative)
+    return relative.as_posix()
+
+
+def log_report(folder: Path, params: Params, root: Path) -> None:
+    import mlflow
+
+    from medsaliency.tracking import configure_mlflow, ensure_experiment, run_tags
+
+    uri = configure_mlflow(params.mlflow, root)
+    experiment_id = ensure_experiment(EXPERIMENT, uri)
+    tags = {**run_tags("all", "report", root), "datasets": ",".join(params.datasets)}
+    with mlflow.start_run(experiment_id=experiment_id, run_name="summary", tags=tags):
+        mlflow.log_artifacts(str(folder), "report")
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DataError(f"{path}: not found; run the pipeline up to this stage (dvc repro)") from None
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: not valid JSON ({exc})") from None

@@ -1,0 +1,52 @@
+"""The summary report: tables, significance marks, exclusions, HTML with embedded figures."""
+
+import base64
+
+from medsaliency.report import DatasetResults, dataset_section, significance, to_html
+
+LABELS = {"gradcam": "Grad-CAM", "random": "Random"}
+
+
+def metrics(auc: float, p: float, with_lesions: bool) -> dict:
+    result = {
+        "n_images": 6.0,
+        "sic_auc": {"gradcam": auc, "random": 0.4}, "sic_auc_ci_low": {"gradcam": auc - 0.1, "random": 0.3},
+        "sic_auc_ci_high": {"gradcam": auc + 0.1, "random": 0.5}, "sic_p_vs_random": {"gradcam": p},
+        "aic_auc": {"gradcam": None, "random": 0.2}, "sanity_ssim": {"gradcam": 0.2, "random": 1.0},
+        "excluded": {"aic": {"prediction_not_lower": 6.0, "low_prediction": 0.0}, "sic": {"prediction_not_lower": 1.0, "low_prediction": 0.0}},
+    }  # fmt: skip
+    if with_lesions:
+        result.update(pointing_game={"gradcam": 0.5, "random": 0.0}, mass_in_mask={"gradcam": 0.3, "random": 0.1}, top_iou={"gradcam": 0.2, "random": 0.05})
+    return result
+
+
+def results(tmp_path, with_lesions=True) -> DatasetResults:
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "m.sic.png").write_bytes(b"\x89PNG fake")
+    classification = [{"name": "ds.small_cnn", "version": "2", "accuracy": 0.8, "macro_f1": 0.75, "val_macro_f1": 0.7, "explained": True}]
+    return DatasetResults("ds", classification, {"ds.small_cnn": metrics(0.612, 0.004, with_lesions)}, {"ds.small_cnn": ["figures/m.sic.png"]})
+
+
+def test_section_tables_carry_intervals_significance_and_exclusions(tmp_path):
+    text = dataset_section(results(tmp_path), ["gradcam", "random"], LABELS)
+    assert "| ds.small_cnn | v2 | 0.800 | 0.750 | 0.700 | yes |" in text
+    assert "| Grad-CAM | 0.612 [0.512, 0.712]** |" in text and "| Random | 0.400 [0.300, 0.500] |" in text
+    assert "| Grad-CAM | n/a |" in text  # every image excluded from AIC
+    assert "pointing game" in text and "| Grad-CAM | 0.200 |" in text  # top IoU and sanity rows
+    assert "| ds.small_cnn | 6 | 0 | 6 | 0 | 1 |" in text
+    assert "![m.sic](figures/m.sic.png)" in text
+
+
+def test_no_localisation_tables_without_lesion_masks(tmp_path):
+    assert "pointing game" not in dataset_section(results(tmp_path, with_lesions=False), ["gradcam", "random"], LABELS)
+
+
+def test_significance_marks():
+    assert [significance(p) for p in (0.001, 0.02, 0.2, None)] == ["**", "*", "", ""]
+
+
+def test_html_is_self_contained(tmp_path):
+    section = dataset_section(results(tmp_path), ["gradcam", "random"], LABELS)
+    html = to_html(section, tmp_path, "title")
+    assert "<table>" in html and "figures/m.sic.png" not in html
+    assert "data:image/png;base64," + base64.b64encode(b"\x89PNG fake").decode() in html

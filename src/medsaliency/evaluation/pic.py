@@ -18,8 +18,8 @@ is not lower (``prediction_not_lower``).
 With the ``webp`` estimator every number equals PAIR ``compute_pic_metric``'s. The work is
 shared instead of repeated: the fully blurred image and both entropies of the original once
 per image, each blurred image and its entropy once for AIC and SIC, identical masks once;
-every prediction an image needs goes to the model in one batch; images are blurred in
-parallel worker processes.
+every prediction an image needs goes to the model in one batch; an image both curves exclude
+is never blurred further; images are blurred in parallel worker processes.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from medsaliency.evaluation.entropy import ESTIMATORS
 PAPER_THRESHOLDS = (0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.07, 0.10, 0.13, 0.21, 0.34, 0.5, 0.75)
 CURVES = ("aic", "sic")
 EXCLUSION_REASONS = ("low_prediction", "entropy_not_lower", "prediction_not_lower")
+START_METHOD = "forkserver"  # not fork: the parent holds TensorFlow's threads
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,8 @@ class PicSettings:
 
 @dataclass(frozen=True)
 class BlurredSeries:
-    """One image's PIC inputs for every method: ``images`` uint8 ``[2 + M*T, ...]`` (original, fully
-    blurred, then method-major thresholds) and their ``entropies`` ``[2 + M*T]``."""
+    """One image's blurred images for every method and threshold: ``images`` uint8 ``[M*T, ...]``
+    (method-major) and their ``entropies`` ``[M*T]``."""
 
     images: np.ndarray
     entropies: np.ndarray
@@ -91,9 +92,9 @@ def revealed_mask(saliency: np.ndarray, threshold: float, random_mask: np.ndarra
 
 
 def blurred_series(image: np.ndarray, maps: np.ndarray, random_mask: np.ndarray, thresholds: tuple[float, ...], entropy: str) -> BlurredSeries:
-    """All blurred images and entropies one image needs, for ``maps`` ``[M, H, W]`` (identical masks blurred once)."""
+    """The blurred images and entropies of ``maps`` ``[M, H, W]`` at every threshold (identical masks blurred once)."""
     estimate = ESTIMATORS[entropy]
-    images, blurred_by_mask = [image, blur(image, random_mask)], {}
+    images, blurred_by_mask = [], {}
     for saliency in maps:
         for threshold in thresholds:
             mask = revealed_mask(saliency, threshold, random_mask)
@@ -165,34 +166,64 @@ def compute_pic(
 
     ``classes`` ``[N]``: the class each map explains (SIC); ``labels`` ``[N]``: the true class
     (AIC). ``predict``: float32 ``[B, H, W, C]`` -> probabilities ``[B, K]``. ``random_masks``
-    bool ``[N, H, W]``. ``workers`` processes blur the images (1: in this process).
+    bool ``[N, H, W]``. ``workers`` processes blur the images (1: in this process; 0: one per
+    core). Images that both curves exclude are never blurred further.
     """
     n_methods, n_images = maps.shape[:2]
     x = np.append(np.linspace(0.0, 1.0, settings.num_points, endpoint=False), 1.0)
     results = PicResults(x, {k: np.full((n_methods, n_images), np.nan) for k in CURVES}, {k: np.full((n_methods, n_images, len(x)), np.nan) for k in CURVES})
-    results.excluded = {kind: Counter() for kind in CURVES}
     uint8_images = [to_uint8(image) for image in images]
-    jobs = [(uint8_images[n], maps[:, n], random_masks[n], tuple(settings.thresholds), settings.entropy) for n in range(n_images)]
-    for n, series in enumerate(_map_jobs(jobs, workers)):
+    ends = _curve_ends(uint8_images, random_masks, labels, classes, predict, settings, images.shape[-1])
+    results.excluded = {kind: Counter(end.reason for end in ends[kind] if end.reason) for kind in CURVES}
+    todo = [n for n in range(n_images) if any(ends[kind][n].reason is None for kind in CURVES)]
+    jobs = [(uint8_images[n], maps[:, n], random_masks[n], tuple(settings.thresholds), settings.entropy) for n in todo]
+    for done, (n, series) in enumerate(zip(todo, _map_jobs(jobs, workers), strict=True)):
         probabilities = predict(from_uint8(series.images, images.shape[-1]))
-        predictions = {"sic": probabilities[:, classes[n]].astype(np.float64), "aic": (probabilities.argmax(axis=1) == labels[n]).astype(np.float64)}
         for kind in CURVES:
-            _image_curves(results, kind, n, series.entropies, predictions[kind], n_methods, settings)
+            if ends[kind][n].reason is None:
+                _image_curves(results, kind, n, series.entropies, _scores(kind, probabilities, labels[n], classes[n]), ends[kind][n], settings)
         if progress is not None:
-            progress(n)
+            progress(done)
     return results
 
 
-def _image_curves(results: PicResults, kind: str, n: int, entropies: np.ndarray, predictions: np.ndarray, n_methods: int, settings: PicSettings) -> None:
-    original, blurred = (entropies[0], predictions[0]), (entropies[1], predictions[1])
-    reason = exclusion_reason(original[1], blurred[1], original[0], blurred[0], settings.min_pred_value)
-    if reason is not None:
-        results.excluded[kind][reason] += 1
-        return
+@dataclass(frozen=True)
+class CurveEnds:
+    """(entropy, prediction) of the original and of the fully blurred image; why the image is excluded, if it is."""
+
+    original: tuple[float, float]
+    blurred: tuple[float, float]
+    reason: str | None
+
+
+def _curve_ends(uint8_images: list[np.ndarray], random_masks: np.ndarray, labels, classes, predict, settings: PicSettings, channels: int) -> dict[str, list[CurveEnds]]:
+    """Both ends of every curve, from one batch of originals and fully blurred images."""
+    estimate = ESTIMATORS[settings.entropy]
+    fully_blurred = [blur(image, mask) for image, mask in zip(uint8_images, random_masks, strict=True)]
+    entropies = [(estimate(image), estimate(blurred)) for image, blurred in zip(uint8_images, fully_blurred, strict=True)]
+    probabilities = predict(from_uint8(np.stack(uint8_images + fully_blurred), channels))
+    count = len(uint8_images)
+    ends: dict[str, list[CurveEnds]] = {kind: [] for kind in CURVES}
+    for n in range(count):
+        for kind in CURVES:
+            original_pred, blurred_pred = _scores(kind, probabilities[[n, count + n]], labels[n], classes[n])
+            reason = exclusion_reason(original_pred, blurred_pred, entropies[n][0], entropies[n][1], settings.min_pred_value)
+            ends[kind].append(CurveEnds((entropies[n][0], original_pred), (entropies[n][1], blurred_pred), reason))
+    return ends
+
+
+def _scores(kind: str, probabilities: np.ndarray, label: int, explained: int) -> np.ndarray:
+    """SIC: the explained class's probability; AIC: 1.0 where the top class is the true label."""
+    if kind == "sic":
+        return probabilities[:, explained].astype(np.float64)
+    return (probabilities.argmax(axis=1) == label).astype(np.float64)
+
+
+def _image_curves(results: PicResults, kind: str, n: int, entropies: np.ndarray, predictions: np.ndarray, ends: CurveEnds, settings: PicSettings) -> None:
     steps = len(settings.thresholds)
-    for m in range(n_methods):
-        window = slice(2 + m * steps, 2 + (m + 1) * steps)
-        _, y, auc = information_curve(entropies[window], predictions[window], original, blurred, settings.keep_monotonous, settings.num_points)
+    for m in range(len(entropies) // steps):
+        window = slice(m * steps, (m + 1) * steps)
+        _, y, auc = information_curve(entropies[window], predictions[window], ends.original, ends.blurred, settings.keep_monotonous, settings.num_points)
         results.curves[kind][m, n], results.auc[kind][m, n] = y, auc
 
 
@@ -207,5 +238,14 @@ def _map_jobs(jobs: list[tuple], workers: int) -> Iterator[BlurredSeries]:
     if workers <= 1:
         yield from map(_blurred_series_job, jobs)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(START_METHOD), initializer=_one_thread_per_worker) as pool:
         yield from pool.map(_blurred_series_job, jobs)
+
+
+def _one_thread_per_worker() -> None:
+    """Worker processes already fill the cores: BLAS/OpenMP thread pools in each would fight over them
+    (measured: 2 workers on 2 cores ran 5x slower than one process until limited to 1 thread each)."""
+    import scipy.interpolate  # noqa: F401  (loads SciPy's own OpenBLAS, so that the limit reaches it)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)

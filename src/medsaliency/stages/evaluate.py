@@ -243,7 +243,7 @@ def blurred_strip_data(explained, arrays: dict[str, np.ndarray], pic, params: Pa
     n, thresholds = int(kept[0]), list(params.evaluation.thresholds)
     chosen = np.linspace(0, len(thresholds) - 1, min(STRIP_THRESHOLDS, len(thresholds))).round().astype(int)
     series = blurred_series(to_uint8(arrays["images"][n]), arrays["maps"][:, n], random_masks(arrays, params)[n], tuple(thresholds), params.evaluation.entropy)
-    blurred = series.images[2:].reshape(len(arrays["methods"]), len(thresholds), *series.images.shape[1:])[:, chosen]
+    blurred = series.images.reshape(len(arrays["methods"]), len(thresholds), *series.images.shape[1:])[:, chosen]
     flat = blurred.reshape(-1, *blurred.shape[2:])
     scores = explained.probabilities(from_uint8(flat, arrays["images"].shape[-1]))[:, int(arrays["explained_class"][n])]
     return Strip(str(arrays["ids"][n]), blurred, scores.reshape(blurred.shape[:2]), [thresholds[i] for i in chosen])

@@ -14,6 +14,7 @@ from pathlib import Path
 from medsaliency.atomic import staged_file
 from medsaliency.config import load_params
 from medsaliency.errors import DataError
+from medsaliency.jsonfile import read_json
 from medsaliency.paths import registry_file, tune_summary_file
 from medsaliency.registry import CHAMPION, SCORE_TAG, ModelRegistry
 from medsaliency.stages import validate
@@ -31,7 +32,7 @@ def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path =
     tags = run_tags(dataset_name, "register", root)
     models = []
     for backbone in params.tune.backbones:
-        summary = _read_summary(root / tune_summary_file(dataset_name, backbone))
+        summary = read_json(root / tune_summary_file(dataset_name, backbone), "tune summary not found; run the tune stage")
         name = f"{dataset_name}.{backbone}"
         model_uri = best_model_uri(experiment_name(dataset_name, "tuning"), summary["study"])
         version_tags = {**tags, "backbone": backbone, "study": summary["study"], SCORE_TAG: f"{summary['test']['macro_f1']:.6f}"}
@@ -67,12 +68,3 @@ def best_model_uri(experiment: str, study: str) -> str:
     if not uris:
         raise DataError(f"study {study}: no logged best model in MLflow experiment {experiment!r}; re-run its tune stage")
     return uris[0]
-
-
-def _read_summary(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise DataError(f"{path}: tune summary not found; run the tune stage") from None
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: not valid JSON ({exc})") from None

@@ -7,17 +7,18 @@ files go to a run of the MLflow experiment ``report``.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from medsaliency.atomic import staged_directory
 from medsaliency.config import Params, load_params
 from medsaliency.errors import DataError
+from medsaliency.jsonfile import read_json
 from medsaliency.paths import curves_dir, evaluation_metrics_dir, registry_file, report_dir, tune_summary_file
 from medsaliency.report import DatasetResults, dataset_section, to_html
 
 TITLE = "medsaliency: saliency methods compared"
 EXPERIMENT = "report"
+MISSING = "not found; run the pipeline up to this stage (dvc repro)"
 
 
 def run(params_path: Path = Path("params.yaml"), root: Path = Path(".")) -> int:
@@ -37,16 +38,16 @@ def run(params_path: Path = Path("params.yaml"), root: Path = Path(".")) -> int:
 
 def collect(dataset_name: str, params: Params, root: Path, folder: Path) -> DatasetResults:
     """One dataset's tables and figures (figures written under ``folder/figures``)."""
-    registry = _read_json(root / registry_file(dataset_name))
+    registry = read_json(root / registry_file(dataset_name), MISSING)
     explained = registry["top_k"]
     classification = [_classification_row(entry, dataset_name, explained, root) for entry in registry["models"]]
-    metrics = {name: _read_json(root / evaluation_metrics_dir(dataset_name) / f"{name}.json") for name in explained}
+    metrics = {name: read_json(root / evaluation_metrics_dir(dataset_name) / f"{name}.json", MISSING) for name in explained}
     figures = {name: [_curve_figure(name, kind, metrics[name], params, root, folder) for kind in ("sic", "aic")] for name in explained}
     return DatasetResults(dataset_name, classification, metrics, figures)
 
 
 def _classification_row(entry: dict, dataset_name: str, explained: list[str], root: Path) -> dict:
-    summary = _read_json(root / tune_summary_file(dataset_name, entry["backbone"]))
+    summary = read_json(root / tune_summary_file(dataset_name, entry["backbone"]), MISSING)
     test = summary.get("test", {})
     return {
         "name": entry["name"], "version": entry.get("champion_version"), "accuracy": test.get("accuracy"),
@@ -81,12 +82,3 @@ def log_report(folder: Path, params: Params, root: Path) -> None:
     tags = {**run_tags("all", "report", root), "datasets": ",".join(params.datasets)}
     with mlflow.start_run(experiment_id=experiment_id, run_name="summary", tags=tags):
         mlflow.log_artifacts(str(folder), "report")
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise DataError(f"{path}: not found; run the pipeline up to this stage (dvc repro)") from None
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: not valid JSON ({exc})") from None

@@ -203,9 +203,8 @@ def log_evaluation(run_id: str, name: str, arrays: dict[str, np.ndarray], evalua
     """Metrics, curve figures, the blurred strip and the tables into the model's explanation run."""
     import mlflow
 
-    finite = {key: value for key, value in evaluation.metrics.items() if not math.isnan(value)}
     with mlflow.start_run(run_id=run_id), tempfile.TemporaryDirectory() as scratch:
-        mlflow.log_metrics(finite)
+        mlflow.log_metrics(evaluation.metrics)  # NaN too: an AUC with every image excluded still has its column
         mlflow.log_params({"evaluation.entropy": params.evaluation.entropy, "evaluation.aggregate": params.evaluation.aggregate, "evaluation.min_pred_value": params.evaluation.min_pred_value})
         for path in _figures(name, arrays, evaluation, params, Path(scratch)):
             mlflow.log_artifact(str(path), "evaluation")

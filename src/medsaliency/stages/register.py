@@ -1,9 +1,12 @@
 """``register@<dataset>``: register each backbone's best model, gate ``champion``, rank the top k.
 
 Writes ``outputs/register/<dataset>/registry.json``: per model its name, backbone, the
-``challenger`` and ``champion`` versions, the champion's held-out macro-F1 and the gate's
-decision, and ``top_k``: the names of the best ``registry.top_k`` champions. Attribution
-depends on this file, so an alias move re-runs it.
+``challenger`` and ``champion`` versions and the champion's held-out macro-F1, and ``top_k``:
+the names of the best ``registry.top_k`` champions. Attribution depends on this file, so an
+alias move re-runs it. The file holds the resolved state only: the gate's decision of this
+run (``promoted``/``kept`` and why) depends on history (a re-run "keeps" what the first run
+"promoted"), so it is printed and written as ``promotion.*`` tags on the model version, and a
+re-run that changes no alias leaves the file, and everything downstream, untouched.
 """
 
 from __future__ import annotations
@@ -46,8 +49,6 @@ def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path =
             "challenger_version": version,
             "champion_version": champion,
             "champion_macro_f1": registry.score(name, champion) if champion else None,
-            "decision": "promoted" if decision.promote else "kept",
-            "reason": decision.reason,
         })  # fmt: skip
     ranked = sorted((m for m in models if m["champion_version"]), key=lambda m: (-m["champion_macro_f1"], m["name"]))
     result = {"dataset": dataset_name, "models": models, "top_k": [m["name"] for m in ranked[: params.registry.top_k]]}

@@ -69,3 +69,19 @@ def test_paper_profile_is_valid_and_holds_the_nine_backbones():
     assert set(params.tune.backbones) == {"vgg16", "vgg19", "resnet50", "resnet50v2", "densenet121", "xception", "inceptionv3", "inceptionresnetv2", "efficientnetb0"}
     assert {d.image_size for d in params.datasets.values()} == {225}
     assert params.train.mixed_precision and params.tune.paper_trial.momentum == 0.9395
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "message"),
+    [
+        ("attribution", "methods", ["gradcam", "lime"], r"attribution.methods.1: Input should be 'vanilla_gradient'"),
+        ("attribution", "methods", ["gradcam", "gradcam"], r"attribution: Value error, methods must be unique"),
+        ("attribution", "explain", "both", r"attribution.explain: Input should be 'predicted' or 'true'"),
+        ("evaluation", "thresholds", [0.5, 0.1], r"evaluation: Value error, thresholds must be strictly ascending"),
+        ("evaluation", "entropy", "png", r"evaluation.entropy: Input should be 'webp', 'shannon' or 'shannon_minmax'"),
+    ],
+)
+def test_attribution_and_evaluation_keys_are_checked(tiny_raw, section, key, value, message):
+    tiny_raw[section][key] = value
+    with pytest.raises(ConfigError, match=message):
+        parse_params(tiny_raw)

@@ -19,7 +19,6 @@ maps file holds no timings: it must hash the same when the same inputs are expla
 from __future__ import annotations
 
 import hashlib
-import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from medsaliency.atomic import staged_directory
 from medsaliency.attribution.methods import Attributions
 from medsaliency.config import AttributionConfig, Params, load_params
 from medsaliency.errors import DataError
+from medsaliency.jsonfile import read_json
 from medsaliency.npz import load_npz, save_npz
 from medsaliency.paths import attribution_dir, prepared_dir, registry_file
 
@@ -81,13 +81,11 @@ def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path =
 
 def top_models(path: Path) -> list[dict]:
     """The ``models`` entries of the ``top_k`` names in a register output, best first."""
+    registry = read_json(path, "not found; run the register stage first")
     try:
-        registry = json.loads(path.read_text())
         entries = {entry["name"]: entry for entry in registry["models"]}
         return [entries[name] for name in registry["top_k"]]
-    except FileNotFoundError:
-        raise DataError(f"{path}: not found; run the register stage first") from None
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+    except (KeyError, TypeError) as exc:
         raise DataError(f"{path}: not a register output ({exc.__class__.__name__}: {exc})") from None
 
 

@@ -47,10 +47,12 @@ class Strip:
 
 @dataclass(frozen=True)
 class ModelEvaluation:
-    """Everything measured for one model: flat ``metrics``, the PIC results, the per-image table, the strip."""
+    """Everything measured for one model: flat ``metrics``, the PIC results, the aggregated ``curves``
+    (curve kind -> method -> ``[P+1]``, by ``evaluation.aggregate``), the per-image table, the strip."""
 
     metrics: dict[str, float]
     pic: object
+    curves: dict[str, dict[str, np.ndarray]]
     table: object
     strip: Strip | None
 
@@ -111,7 +113,7 @@ def evaluate_model(arrays: dict[str, np.ndarray], params: Params, dataset_name: 
     """PIC, statistics, localisation (lesion masks only) and sanity for one maps file."""
     from medsaliency.attribution.explained_model import ExplainedModel
     from medsaliency.evaluation import localization
-    from medsaliency.evaluation.pic import compute_pic
+    from medsaliency.evaluation.pic import CURVES, aggregate, compute_pic
     from medsaliency.evaluation.summary import mean_scores, per_image_table, pic_metrics
 
     config = params.evaluation
@@ -120,11 +122,13 @@ def evaluate_model(arrays: dict[str, np.ndarray], params: Params, dataset_name: 
     explained = ExplainedModel(model, str(arrays["target_layer"]))
     maps = arrays["maps"]
     progress = _Progress(f"{arrays['model_name']}: PIC", len(arrays["ids"]))
+    masks = random_masks(arrays, params)
     pic = compute_pic(
         arrays["images"], maps, arrays["labels"], arrays["explained_class"], explained.probabilities,
-        pic_settings(params), random_masks(arrays, params), workers=config.workers, progress=progress,
+        pic_settings(params), masks, workers=config.workers, progress=progress,
     )  # fmt: skip
     metrics = pic_metrics(pic, methods, config)
+    curves = {kind: {m: aggregate(pic.curves[kind][i], pic.x, config.aggregate)[0] for i, m in enumerate(methods)} for kind in CURVES}
     scores = {}
     if params.dataset(dataset_name).mask_kind == "lesion":
         scores["pointing_game"] = {m: localization.pointing_game(maps[i], arrays["masks"]) for i, m in enumerate(methods)}
@@ -134,7 +138,7 @@ def evaluate_model(arrays: dict[str, np.ndarray], params: Params, dataset_name: 
     for name, by_method in scores.items():
         metrics.update(mean_scores(name, by_method))
     table = per_image_table(arrays["ids"], arrays["labels"], arrays["explained_class"], methods, pic, scores)
-    return ModelEvaluation(metrics, pic, table, blurred_strip_data(explained, arrays, pic, params))
+    return ModelEvaluation(metrics, pic, curves, table, blurred_strip_data(explained, arrays, pic, masks, params))
 
 
 def pic_settings(params: Params):
@@ -175,16 +179,14 @@ def write_outputs(name: str, evaluation: ModelEvaluation, metrics_folder: Path, 
     """The DVC outputs of one model (metrics JSON, curve CSVs, per-image table and curves)."""
     import pandas as pd
 
-    from medsaliency.evaluation.pic import CURVES, aggregate
+    from medsaliency.evaluation.pic import CURVES
 
     (metrics_folder / f"{name}.json").write_text(json.dumps(nest(evaluation.metrics), indent=2, sort_keys=True) + "\n")
-    methods = list(dict.fromkeys(evaluation.table["method"]))
     pic = evaluation.pic
     for kind in CURVES:
-        columns = {"information": pic.x, **{method: aggregate(pic.curves[kind][m], pic.x, "median")[0] for m, method in enumerate(methods)}}
-        pd.DataFrame(columns).to_csv(curves_folder / f"{name}.{kind}.csv", index=False, float_format="%.6f")
+        pd.DataFrame({"information": pic.x, **evaluation.curves[kind]}).to_csv(curves_folder / f"{name}.{kind}.csv", index=False, float_format="%.6f")
     evaluation.table.to_csv(details_folder / f"{name}.per_image.csv", index=False, float_format="%.6f")
-    save_npz(details_folder / f"{name}.curves.npz", x=pic.x, methods=np.array(methods), **{f"{kind}_curves": pic.curves[kind] for kind in CURVES}, **{f"{kind}_auc": pic.auc[kind] for kind in CURVES})
+    save_npz(details_folder / f"{name}.curves.npz", x=pic.x, methods=np.array(list(evaluation.curves["aic"])), **{f"{kind}_curves": pic.curves[kind] for kind in CURVES}, **{f"{kind}_auc": pic.auc[kind] for kind in CURVES})
 
 
 def nest(metrics: dict[str, float]) -> dict:
@@ -215,15 +217,14 @@ def log_evaluation(run_id: str, name: str, arrays: dict[str, np.ndarray], evalua
 
 def _figures(name: str, arrays: dict[str, np.ndarray], evaluation: ModelEvaluation, params: Params, folder: Path) -> list[Path]:
     from medsaliency.attribution.methods import LABELS
-    from medsaliency.evaluation.pic import CURVES, aggregate
+    from medsaliency.evaluation.pic import CURVES
     from medsaliency.viz import blurred_strip, information_curves
 
-    methods = [str(m) for m in arrays["methods"]]
-    pic, figures = evaluation.pic, []
+    figures = []
     for kind in CURVES:
-        curves = {m: aggregate(pic.curves[kind][i], pic.x, params.evaluation.aggregate)[0] for i, m in enumerate(methods)}
-        aucs = {m: evaluation.metrics[f"{kind}_auc.{m}"] for m in methods}
-        figures.append(information_curves(pic.x, curves, aucs, LABELS, f"{name}: aggregated {kind.upper()} ({params.evaluation.aggregate})", folder / f"{kind}.png"))
+        curves = evaluation.curves[kind]
+        aucs = {m: evaluation.metrics[f"{kind}_auc.{m}"] for m in curves}
+        figures.append(information_curves(evaluation.pic.x, curves, aucs, LABELS, f"{name}: aggregated {kind.upper()} ({params.evaluation.aggregate})", folder / f"{kind}.png"))
     strip = evaluation.strip
     if strip is not None:
         labels = [LABELS.get(str(m), str(m)) for m in arrays["methods"]]
@@ -231,7 +232,7 @@ def _figures(name: str, arrays: dict[str, np.ndarray], evaluation: ModelEvaluati
     return figures
 
 
-def blurred_strip_data(explained, arrays: dict[str, np.ndarray], pic, params: Params) -> Strip | None:
+def blurred_strip_data(explained, arrays: dict[str, np.ndarray], pic, masks: np.ndarray, params: Params) -> Strip | None:
     """The paper's appendix figure data for the first image SIC kept: per method, the blurred image
     at up to ``STRIP_THRESHOLDS`` thresholds and the explained class's probability on it."""
     from medsaliency.evaluation.pic import blurred_series, from_uint8, to_uint8
@@ -241,11 +242,11 @@ def blurred_strip_data(explained, arrays: dict[str, np.ndarray], pic, params: Pa
         return None
     n, thresholds = int(kept[0]), list(params.evaluation.thresholds)
     chosen = np.linspace(0, len(thresholds) - 1, min(STRIP_THRESHOLDS, len(thresholds))).round().astype(int)
-    series = blurred_series(to_uint8(arrays["images"][n]), arrays["maps"][:, n], random_masks(arrays, params)[n], tuple(thresholds), params.evaluation.entropy)
-    blurred = series.images.reshape(len(arrays["methods"]), len(thresholds), *series.images.shape[1:])[:, chosen]
-    flat = blurred.reshape(-1, *blurred.shape[2:])
-    scores = explained.probabilities(from_uint8(flat, arrays["images"].shape[-1]))[:, int(arrays["explained_class"][n])]
-    return Strip(str(arrays["ids"][n]), blurred, scores.reshape(blurred.shape[:2]), [thresholds[i] for i in chosen])
+    shown = tuple(thresholds[i] for i in chosen)
+    series = blurred_series(to_uint8(arrays["images"][n]), arrays["maps"][:, n], masks[n], shown, params.evaluation.entropy)
+    scores = explained.probabilities(from_uint8(series.images, arrays["images"].shape[-1]))[:, int(arrays["explained_class"][n])]
+    images = series.images.reshape(len(arrays["methods"]), len(shown), *series.images.shape[1:])
+    return Strip(str(arrays["ids"][n]), images, scores.reshape(images.shape[:2]), list(shown))
 
 
 class _Progress:

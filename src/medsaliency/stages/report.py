@@ -42,7 +42,7 @@ def collect(dataset_name: str, params: Params, root: Path, folder: Path) -> Data
     explained = registry["top_k"]
     classification = [_classification_row(entry, dataset_name, explained, root) for entry in registry["models"]]
     metrics = {name: read_json(root / evaluation_metrics_dir(dataset_name) / f"{name}.json", MISSING) for name in explained}
-    figures = {name: [_curve_figure(name, kind, metrics[name], params, root, folder) for kind in ("sic", "aic")] for name in explained}
+    figures = {name: [_curve_figure(dataset_name, name, kind, metrics[name], params, root, folder) for kind in ("sic", "aic")] for name in explained}
     return DatasetResults(dataset_name, classification, metrics, figures)
 
 
@@ -55,13 +55,13 @@ def _classification_row(entry: dict, dataset_name: str, explained: list[str], ro
     }  # fmt: skip
 
 
-def _curve_figure(name: str, kind: str, metrics: dict, params: Params, root: Path, folder: Path) -> str:
+def _curve_figure(dataset_name: str, name: str, kind: str, metrics: dict, params: Params, root: Path, folder: Path) -> str:
     import pandas as pd
 
     from medsaliency.attribution.methods import LABELS
     from medsaliency.viz import information_curves
 
-    source = root / curves_dir(name.split(".")[0]) / f"{name}.{kind}.csv"
+    source = root / curves_dir(dataset_name) / f"{name}.{kind}.csv"
     if not source.is_file():
         raise DataError(f"{source}: curves not found; run the evaluate stage")
     table = pd.read_csv(source)

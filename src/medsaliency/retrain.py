@@ -1,0 +1,123 @@
+"""Retraining on changed data or code: the CI workflow's steps, runnable on any machine.
+
+``dvc pull`` from a remote (what is not there yet is rebuilt), ``dvc repro`` (whose
+``register`` stages run the promotion gate), ``dvc push`` of every new output, then a
+Markdown summary: each registered model's champion before and after with the gate's
+decision, ``dvc metrics diff`` against a baseline revision, and the AUC tables of the report.
+``.github/workflows/retrain.yml`` runs it against the configured remote; ``make retrain``
+rehearses it here against a folder.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from medsaliency.config import load_params
+from medsaliency.errors import MedsaliencyError
+from medsaliency.paths import report_dir
+from medsaliency.registry import CHALLENGER, CHAMPION
+
+
+class RetrainError(MedsaliencyError):
+    """A DVC step of the retraining failed."""
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    """One registered model after the run: champion ``before``/``after`` (None: there was none),
+    the ``challenger`` version and the gate's ``decision`` and ``reason`` (from the version's tags)."""
+
+    name: str
+    before: str | None
+    after: str | None
+    challenger: str
+    decision: str
+    reason: str
+
+
+def retrain(remote: str, baseline: str, params_path: Path = Path("params.yaml"), root: Path = Path(".")) -> str:
+    """Run pull, repro, push against ``remote`` (a DVC remote's name) and return the Markdown summary."""
+    from medsaliency.registry import ModelRegistry
+    from medsaliency.tracking import configure_mlflow
+
+    params = load_params(params_path)
+    configure_mlflow(params.mlflow, root)
+    registry, names = ModelRegistry(), registered_names(params)
+    before = aliases(registry, names)
+    dvc(["pull", "--remote", remote, "--allow-missing"], root)
+    dvc(["repro"], root)
+    outcomes = gate_outcomes(registry, before, aliases(registry, names))
+    dvc(["push", "--remote", remote], root)
+    return summary(outcomes, metrics_diff(baseline, root), auc_tables(root / report_dir() / "report.md"))
+
+
+def dvc(arguments: list[str], root: Path) -> None:
+    """``dvc <arguments>`` in ``root``, its output streamed; a failure names the step."""
+    print(f"$ dvc {' '.join(arguments)}", flush=True)
+    if subprocess.run([sys.executable, "-m", "dvc", *arguments], cwd=root).returncode != 0:
+        raise RetrainError(f"`dvc {' '.join(arguments)}` failed; nothing after it ran (outputs already produced are kept)")
+
+
+def registered_names(params) -> list[str]:
+    """Every model the register stages manage: ``<dataset>.<backbone>``."""
+    return [f"{dataset}.{backbone}" for dataset in params.datasets for backbone in params.tune.backbones]
+
+
+def aliases(registry, names: list[str]) -> dict[str, tuple[str | None, str | None]]:
+    """Registered model name -> (champion, challenger) versions in the registry now (None: no such alias)."""
+    return {name: (registry.alias_version(name, CHAMPION), registry.alias_version(name, CHALLENGER)) for name in names}
+
+
+def gate_outcomes(registry, before: dict, after: dict) -> list[GateOutcome]:
+    """What the gate did to each model in this run: a new challenger carries the decision in its
+    ``promotion.*`` tags; a model whose challenger did not change had nothing to decide."""
+    outcomes = []
+    for name, (champion, challenger) in after.items():
+        previous_champion, previous_challenger = before[name]
+        decision, reason = "unchanged", "no new challenger"
+        if challenger != previous_challenger:
+            tags = registry.client.get_model_version(name, challenger).tags
+            decision, reason = tags.get("promotion.decision", "kept"), tags.get("promotion.reason", "already champion")
+        outcomes.append(GateOutcome(name, previous_champion, champion, challenger or "?", decision, reason))
+    return outcomes
+
+
+def metrics_diff(baseline: str, root: Path) -> str:
+    """``dvc metrics diff <baseline> --md`` (changed metrics only), or why there is none."""
+    result = subprocess.run([sys.executable, "-m", "dvc", "metrics", "diff", baseline, "--md"], cwd=root, capture_output=True, text=True)
+    if result.returncode != 0:
+        return f"_no metrics diff against `{baseline}`: {result.stderr.strip().splitlines()[-1] if result.stderr.strip() else 'dvc failed'}_"
+    return result.stdout.strip() or f"_no metric changed against `{baseline}`_"
+
+
+def auc_tables(report_markdown: Path) -> str:
+    """The dataset headings and the SIC/AIC AUC tables of the report (the rest stays in the report)."""
+    if not report_markdown.is_file():
+        return "_no report_"
+    kept, keep = [], False
+    for line in report_markdown.read_text().splitlines():
+        if line.startswith("## ") or line.startswith("### "):
+            keep = line.startswith("## ") or " AUC " in line
+        if keep:
+            kept.append(line)
+    return "\n".join(kept).strip()
+
+
+def summary(outcomes: list[GateOutcome], diff: str, aucs: str) -> str:
+    """The job summary in Markdown."""
+    rows = [
+        f"| {o.name} | {_version(o.before)} | v{o.challenger} | {o.decision} | {o.reason} | {_version(o.after)} |" for o in outcomes
+    ]
+    promoted = sum(o.before != o.after for o in outcomes)
+    return "\n".join([
+        "# Retraining", "", f"{promoted} of {len(outcomes)} champion(s) moved.", "",
+        "## Promotion gate", "", "| model | champion before | challenger | decision | reason | champion after |", "|---|---|---|---|---|---|", *rows, "",
+        "## Metrics against the baseline", "", diff, "", "## AUCs", "", aucs, "",
+    ])  # fmt: skip
+
+
+def _version(version: str | None) -> str:
+    return f"v{version}" if version else "none"

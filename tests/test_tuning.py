@@ -17,7 +17,7 @@ import optuna
 import pytest
 import yaml
 
-from conftest import isolate_tracking
+from conftest import isolate_tracking, mlflow_server
 from medsaliency.cli import main
 from medsaliency.config import load_params
 from medsaliency.npz import load_npz
@@ -156,8 +156,10 @@ def test_a_failing_trial_is_failed_in_optuna_and_mlflow_and_the_study_goes_on(va
     assert all(runs[n].info.status == "FINISHED" for n in (1, 2))
 
 
-def run_tune_subprocess(root: Path, *extra: str) -> subprocess.Popen:
+def run_tune_subprocess(root: Path, *extra: str, tracking_uri: str | None = None) -> subprocess.Popen:
     env = {key: value for key, value in os.environ.items() if key != "MLFLOW_TRACKING_URI"}  # set by mlflow in this process
+    if tracking_uri:
+        env["MLFLOW_TRACKING_URI"] = tracking_uri
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     command = ["medsaliency", "--root", str(root), "--params", str(root / "params.yaml"), "tune", DATASET, "small_cnn", *extra]
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -209,21 +211,27 @@ def postgres_url():
     admin.close()
 
 
-def test_two_workers_on_postgresql_share_one_study(validated, tmp_path, postgres_url):
+def test_two_workers_on_postgresql_log_every_trial_to_one_mlflow_server(validated, tmp_path, postgres_url):
+    """Scale-out: two worker processes join one PostgreSQL-backed study and log to a real MLflow tracking
+    server (database backend, artifact root), as on several machines; every trial is in both."""
     root = project_copy(validated, tmp_path, n_trials=4, epochs=2, storage=postgres_url)
-    workers = [run_tune_subprocess(root, "--worker")]
-    time.sleep(3)
-    workers.append(run_tune_subprocess(root, "--worker"))
-    outputs = [worker.communicate(timeout=600)[0] for worker in workers]
-    assert [worker.returncode for worker in workers] == [0, 0], outputs
-    assert all("trial" in output for output in outputs), "each worker ran trials"
-    assert cli(root, "tune", DATASET, "small_cnn") == 0  # finalize: logs the best model
-    study = optuna.load_study(study_name=study_of_pg(postgres_url), storage=postgres_url)
-    complete = [t.number for t in study.trials if t.state.name == "COMPLETE"]
-    assert len(complete) == 4 and len(study.trials) == 4
-    assert len({tuple(sorted(t.params.items())) for t in study.trials}) == 4, "workers proposed the same point twice"
-    runs = child_runs(root)
-    assert sorted(int(r.data.tags["optuna.trial"]) for r in runs) == sorted(complete)
+    artifacts = tmp_path / "server-artifacts"
+    with mlflow_server(f"sqlite:///{tmp_path / 'server.db'}", artifacts) as server:
+        workers = [run_tune_subprocess(root, "--worker", tracking_uri=server) for _ in range(2)]  # started together: they race to create the schema
+        outputs = [worker.communicate(timeout=600)[0] for worker in workers]
+        assert [worker.returncode for worker in workers] == [0, 0], outputs
+        assert all("trial" in output for output in outputs), "each worker ran trials"
+        finalize = run_tune_subprocess(root, tracking_uri=server)  # logs the best model through the server
+        assert finalize.wait(timeout=600) == 0, finalize.communicate()[0]
+        study = optuna.load_study(study_name=study_of_pg(postgres_url), storage=postgres_url)
+        complete = [t.number for t in study.trials if t.state.name == "COMPLETE"]
+        assert len(complete) == 4 and len(study.trials) == 4
+        assert len({tuple(sorted(t.params.items())) for t in study.trials}) == 4, "workers proposed the same point twice"
+        runs = mlflow.MlflowClient(tracking_uri=server).search_runs([mlflow.MlflowClient(tracking_uri=server).get_experiment_by_name(f"{DATASET}/tuning").experiment_id])
+        trials = sorted(int(r.data.tags["optuna.trial"]) for r in runs if "mlflow.parentRunId" in r.data.tags)
+        assert trials == sorted(complete)
+    assert not (root / "mlruns" / "mlflow.db").exists(), "nothing was logged to the local store"
+    assert any(path.name == "MLmodel" for path in artifacts.rglob("MLmodel")), "the best model went to the server's artifact root"
 
 
 def study_of_pg(url: str) -> str:

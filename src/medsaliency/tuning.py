@@ -100,12 +100,7 @@ def code_fingerprint() -> str:
 
 def open_study(name: str, tune: TuneConfig, seed: int, storage_url: str) -> optuna.Study:
     """Create or load the study; enqueue the paper's trial unless an identical one exists."""
-    storage = optuna.storages.RDBStorage(
-        storage_url,
-        heartbeat_interval=tune.heartbeat_interval,
-        grace_period=tune.grace_period,
-        heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1),
-    )
+    storage = rdb_storage(storage_url, tune)
     study = optuna.create_study(
         study_name=name,
         storage=storage,
@@ -116,6 +111,26 @@ def open_study(name: str, tune: TuneConfig, seed: int, storage_url: str) -> optu
     )
     study.enqueue_trial(tune.paper_trial.model_dump(), skip_if_exists=True)
     return study
+
+
+def rdb_storage(storage_url: str, tune: TuneConfig, attempts: int = 5) -> optuna.storages.RDBStorage:
+    """Optuna's database storage with heartbeats. Workers started together on an empty database race to
+    create Optuna's schema (PostgreSQL: "duplicate key ... pg_type"); the loser retries, then finds it made."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return optuna.storages.RDBStorage(
+                storage_url,
+                heartbeat_interval=tune.heartbeat_interval,
+                grace_period=tune.grace_period,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1),
+            )
+        except SQLAlchemyError:
+            if attempt == attempts:
+                raise
+            time.sleep(attempt)
+    raise AssertionError("unreachable")
 
 
 def sample_hyperparameters(trial: optuna.Trial, space: SearchSpace) -> Hyperparameters:

@@ -58,13 +58,12 @@ server: venv
 # the DVC remote: dvc pull, dvc repro (the register stages gate champion), dvc push, a summary.
 RETRAIN_REMOTE ?= rehearsal
 RETRAIN_REMOTE_URL ?= $(CURDIR)/build/dvc-remote
-RETRAIN_BASELINE ?= HEAD
 RETRAIN_SUMMARY ?= build/retrain-summary.md
 RETRAIN_REMOTE_ENDPOINT ?=
 retrain: venv
 	dvc remote add --local --force $(RETRAIN_REMOTE) "$(RETRAIN_REMOTE_URL)"
 	$(if $(RETRAIN_REMOTE_ENDPOINT),dvc remote modify --local $(RETRAIN_REMOTE) endpointurl "$(RETRAIN_REMOTE_ENDPOINT)")
-	medsaliency retrain --remote $(RETRAIN_REMOTE) --baseline $(RETRAIN_BASELINE) --summary $(RETRAIN_SUMMARY)
+	medsaliency retrain --remote $(RETRAIN_REMOTE) --summary $(RETRAIN_SUMMARY)
 
 # Re-resolve requirements.in into requirements.lock in a throw-away environment.
 lock:

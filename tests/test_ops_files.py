@@ -1,5 +1,6 @@
 """The Dockerfile and the GitHub workflows, checked by their linters (offline) and read for what they must do."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -83,3 +84,13 @@ def test_ci_workflow_runs_what_gates_a_landing():
     job = workflow["jobs"]["test"]
     assert any(step.get("run") == "bash .ci/run" for step in job["steps"])
     assert job["services"]["postgres"]["env"] == {"POSTGRES_DB": "test", "POSTGRES_HOST_AUTH_METHOD": "trust"}
+
+
+def test_retrain_with_an_unknown_remote_stops_before_any_work_and_names_it(tmp_path, tiny_raw):
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_raw, sort_keys=False))
+    subprocess.run([BIN / "dvc", "init", "--no-scm", "-q"], cwd=tmp_path, check=True)
+    result = subprocess.run([BIN / "medsaliency", "retrain", "--remote", "nowhere"], cwd=tmp_path, capture_output=True, text=True,
+                            env={key: value for key, value in os.environ.items() if key != "MLFLOW_TRACKING_URI"})  # fmt: skip
+    assert result.returncode == 2
+    assert "DVC remote 'nowhere' is not configured" in result.stderr and "configured: none" in result.stderr
+    assert not (tmp_path / "dvc.lock").exists()

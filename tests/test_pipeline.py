@@ -1,16 +1,25 @@
-"""The real ``dvc.yaml`` run by real DVC, and the default data that ``data.dvc`` records."""
+"""The real ``dvc.yaml`` run by real DVC, and the default data that ``data.dvc`` records.
+
+The tiny pipeline runs through ``make retrain`` (the CI retraining workflow rehearsed against a
+folder as the DVC remote) in a git repository, twice: first the whole ``dvc repro`` on the tiny
+profile (both datasets, all twelve methods), then on new covid_xray images with a gate no
+challenger passes. The tests of one run come before those of the next (pytest keeps file
+order): the module fixtures ``first_run`` and then ``second_run`` move the same project on.
+The MLflow UI test opens the second run's store in a real headless Chromium.
+"""
 
 import json
 import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import REPO, mlflow_server, tiny_params_raw
 
 pytestmark = pytest.mark.slow
 
@@ -47,13 +56,64 @@ def test_default_phantoms_regenerate_exactly_what_data_dvc_records(tmp_path):
     assert recorded_md5(root / "data.dvc") == recorded_md5(REPO / "data.dvc")
 
 
-def test_pipeline_runs_through_attribution_and_is_then_up_to_date(tmp_path, tiny_raw):
-    root = dvc_project(tmp_path / "project", tiny_raw)
+VENV = Path(sys.executable).parent.parent
+
+
+@dataclass(frozen=True)
+class RetrainRun:
+    """A ``make retrain`` of the shared project: its output and the summary it wrote."""
+
+    root: Path
+    stdout: str
+    summary: str
+
+
+def git_project(root: Path, raw: dict) -> Path:
+    """A git + DVC repository with the pipeline, the Makefile and the tiny phantoms committed."""
+    root.mkdir(parents=True)
+    for name in ("dvc.yaml", "pipelines", "src", "Makefile", "requirements.lock", "pyproject.toml", ".gitignore"):
+        source = REPO / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
+    (root / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    run(["git", "init", "-q"], root)
+    run(["git", "config", "user.email", "test@example.com"], root)
+    run(["git", "config", "user.name", "test"], root)
+    run(["dvc", "init", "-q"], root)
+    run(["dvc", "config", "core.analytics", "false"], root)
     run(["medsaliency", "phantoms"], root)
     run(["dvc", "add", "-q", "data"], root)
-    first = run(["dvc", "repro"], root)
+    commit(root, "data and pipeline")
+    return root
+
+
+def commit(root: Path, message: str) -> None:
+    run(["git", "add", "-A"], root)
+    run(["git", "commit", "-q", "-m", message], root)
+
+
+def make_retrain(root: Path) -> RetrainRun:
+    """``make retrain`` with this suite's venv as it is, against ``<root>/../remote``."""
+    summary = root / "build" / "retrain-summary.md"
+    summary.unlink(missing_ok=True)
+    result = run(["make", "--no-print-directory", "--assume-old=venv", "retrain", f"VENV={VENV}", f"RETRAIN_REMOTE_URL={root.parent / 'remote'}"], root)
+    return RetrainRun(root, result.stdout, summary.read_text())
+
+
+def gate_row(summary: str, model: str) -> list[str]:
+    (row,) = [line for line in summary.splitlines() if line.startswith(f"| {model} |")]
+    return [cell.strip() for cell in row.strip("|").split("|")]
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory) -> RetrainRun:
+    """The tiny profile, both datasets, all methods: the whole ``dvc repro`` through ``make retrain``."""
+    return make_retrain(git_project(tmp_path_factory.mktemp("retrain") / "project", tiny_params_raw()))
+
+
+def test_whole_pipeline_runs_and_is_then_up_to_date(first_run):
+    root, raw = first_run.root, tiny_params_raw()
     for stage in ("validate@brain_tumor", "tune@covid_xray-small_cnn", "register@brain_tumor", "attribute@covid_xray", "evaluate@brain_tumor", "report"):
-        assert f"Running stage '{stage}'" in first.stdout
+        assert f"Running stage '{stage}'" in first_run.stdout
     for dataset in ("brain_tumor", "covid_xray"):
         assert json.loads((root / "outputs" / "validate" / dataset / "validation.json").read_text())["success"] is True
         assert (root / "outputs" / "prepare" / dataset / "train.npz").is_file()
@@ -71,12 +131,57 @@ def test_pipeline_runs_through_attribution_and_is_then_up_to_date(tmp_path, tiny
     assert '"successful_expectations"' in metrics and '"macro_f1"' in metrics and '"n_images"' in metrics and '"sanity_ssim"' in metrics
     plots = json.loads(run(["dvc", "plots", "show", "--json"], root).stdout)["data"]
     (sic_plot,) = plots["outputs/plots/brain_tumor/brain_tumor.small_cnn.sic.csv"]
-    assert {row["field"] for row in sic_plot["content"]["data"]["values"]} == set(tiny_raw["attribution"]["methods"])
-    params = yaml.safe_load((root / "params.yaml").read_text())
+    assert {row["field"] for row in sic_plot["content"]["data"]["values"]} == set(raw["attribution"]["methods"])
+    original = (root / "params.yaml").read_text()
+    params = yaml.safe_load(original)
     params["tune"]["backbones"]["small_cnn"]["epochs"] = 3
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     stale = {line.strip().rstrip(":") for line in run(["dvc", "status"], root).stdout.splitlines() if line and not line.startswith(("\t", " "))}
+    (root / "params.yaml").write_text(original)
     assert stale == {"tune@brain_tumor-small_cnn", "tune@covid_xray-small_cnn", "register@brain_tumor", "register@covid_xray"}
+
+
+def test_make_retrain_pushes_everything_and_promotes_the_first_champions(first_run):
+    for dataset in ("brain_tumor", "covid_xray"):
+        assert gate_row(first_run.summary, f"{dataset}.small_cnn") == [f"{dataset}.small_cnn", "none", "v1", "promoted", "no champion yet", "v1"]
+    assert "2 of 2 champion(s) moved" in first_run.summary and "### SIC AUC" in first_run.summary and "| Grad-CAM |" in first_run.summary
+    assert "in sync" in run(["dvc", "status", "--cloud", "--remote", "rehearsal"], first_run.root).stdout
+
+
+@pytest.fixture(scope="module")
+def second_run(first_run, tmp_path_factory) -> RetrainRun:
+    """New covid_xray images (other phantom seed), committed as the workflow would, and a gate no challenger passes."""
+    root = first_run.root
+    commit(root, "retrained")  # as the workflow does: dvc.lock and the metrics files
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["phantoms"]["seed"] = 2025
+    params["registry"]["min_improvement"] = 1.0  # no challenger can beat its champion by that much
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    other = tmp_path_factory.mktemp("other_phantoms")
+    (other / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(["medsaliency", "--root", str(other), "--params", str(other / "params.yaml"), "phantoms"], root)
+    shutil.rmtree(root / "data" / "covid_xray")
+    shutil.copytree(other / "data" / "covid_xray", root / "data" / "covid_xray")
+    run(["dvc", "add", "-q", "data"], root)
+    commit(root, "new covid_xray images")
+    return make_retrain(root)
+
+
+def test_make_retrain_on_new_data_keeps_the_champion_against_a_challenger_that_is_not_better(second_run):
+    import mlflow
+
+    model, before, challenger, decision, reason, after = gate_row(second_run.summary, "covid_xray.small_cnn")
+    assert (before, challenger, decision, after) == ("v1", "v2", "kept", "v1") and "does not beat" in reason
+    assert gate_row(second_run.summary, "brain_tumor.small_cnn")[1:5] == ["v1", "v1", "unchanged", "no new challenger"]
+    assert "0 of 2 champion(s) moved" in second_run.summary
+    assert "Running stage 'tune@covid_xray-small_cnn'" in second_run.stdout and "Running stage 'tune@brain_tumor-small_cnn'" not in second_run.stdout
+    changes = second_run.summary.split("## Metrics this run changed")[1].split("## AUCs")[0]
+    assert "| outputs/tune/covid_xray/small_cnn.json | study | covid_xray.small_cnn.data-" in changes  # a new study: new data
+    assert "brain_tumor" not in changes
+    assert "in sync" in run(["dvc", "status", "--cloud", "--remote", "rehearsal"], second_run.root).stdout  # pushed
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{second_run.root}/mlruns/mlflow.db")
+    assert str(client.get_model_version_by_alias("covid_xray.small_cnn", "champion").version) == "1"
+    assert str(client.get_model_version_by_alias("covid_xray.small_cnn", "challenger").version) == "2"
 
 
 def check_explanation(root: Path, dataset: str, n_images: int) -> None:
@@ -149,3 +254,50 @@ def test_failed_validation_stops_the_pipeline_with_named_failures(tmp_path, tiny
     assert (root / "outputs" / "validate" / "covid_xray" / "data_docs" / "index.html").is_file()
     assert (root / "outputs" / "prepare" / "covid_xray" / "manifest.csv").is_file()
     assert "validate@covid_xray" in run(["dvc", "status"], root).stdout
+
+
+# Every text on the page while the compare view's metrics table (a virtualised grid that renders
+# only the rows in view) is scrolled from top to bottom; the grid is left scrolled to its end.
+TEXTS_WHILE_SCROLLING_METRICS = """(async () => {
+  const textNodes = () => { const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT), found = []; while (walk.nextNode()) found.push(walk.currentNode); return found; };
+  const texts = () => textNodes().map(node => node.nodeValue.trim()).filter(Boolean);
+  const anchor = textNodes().find(node => node.nodeValue.trim() === 'aic_auc.gradcam');
+  let grid = anchor && anchor.parentElement;
+  while (grid && grid.scrollHeight <= grid.clientHeight + 2) grid = grid.parentElement;
+  const seen = new Set(texts());
+  for (let y = 0; grid && y <= grid.scrollHeight; y += 40) { grid.scrollTop = y; await new Promise(done => setTimeout(done, 80)); texts().forEach(t => seen.add(t)); }
+  if (grid) grid.scrollIntoView({block: 'center'});
+  return [...seen];
+})()"""
+
+
+@pytest.mark.browser
+def test_mlflow_ui_in_chromium_compares_the_explanation_runs_auc_metrics(second_run, tmp_path):
+    """The UI over the store of both runs, in a real headless Chromium: the compare view of both explanation
+    runs lists every ``sic_auc.*``/``aic_auc.*`` metric side by side (NaN too: the tiny models are weak)."""
+    import mlflow
+
+    from tools.headless import Browser
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.fail("the UI test needs headless Chromium: apt-get install chromium (.ci/run installs it)")
+    screenshot = REPO / "build" / "screenshots" / "mlflow-ui-compare-runs.png"
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    screenshot.unlink(missing_ok=True)
+    with mlflow_server(f"sqlite:///{second_run.root}/mlruns/mlflow.db", tmp_path / "artifacts") as url:
+        client = mlflow.MlflowClient(tracking_uri=url)
+        experiment = client.get_experiment_by_name("covid_xray/explain")
+        runs = client.search_runs([experiment.experiment_id])
+        assert len(runs) == 2  # one per attribute run: the first data, then the new data
+        ids = ",".join(f"%22{r.info.run_id}%22" for r in runs)
+        with Browser(chromium, height=1400) as browser:
+            browser.open(f"{url}/#/compare-runs?runs=[{ids}]&experiments=[%22{experiment.experiment_id}%22]")
+            browser.wait_for("document.body.innerText.includes('aic_auc.gradcam')")
+            texts = set(browser.evaluate(TEXTS_WHILE_SCROLLING_METRICS))
+            browser.screenshot(screenshot)
+    assert "Comparing 2 Runs from 1 Experiment" in texts
+    assert {r.info.run_id for r in runs} <= texts and runs[0].info.run_name in texts
+    for method in ("gradcam", "random"):
+        assert {f"sic_auc.{method}", f"aic_auc.{method}", f"sic_auc_ci_low.{method}", f"sic_auc_ci_high.{method}"} <= texts
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 20_000

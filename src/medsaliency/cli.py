@@ -30,7 +30,6 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("report", help="write the cross-dataset summary (outputs/report) and log it to MLflow")
     retrain = commands.add_parser("retrain", help="dvc pull, dvc repro (with the promotion gate), dvc push, and a Markdown summary")
     retrain.add_argument("--remote", required=True, help="the DVC remote's name (dvc remote list)")
-    retrain.add_argument("--baseline", default="HEAD", help="git revision the metrics are compared with (default: HEAD)")
     retrain.add_argument("--summary", type=Path, default=None, help="append the summary to this file too (e.g. $GITHUB_STEP_SUMMARY)")
     registry = commands.add_parser("registry", help="move the champion alias by hand")
     moves = registry.add_subparsers(dest="action", required=True)
@@ -104,7 +103,7 @@ if __name__ == "__main__":
 def _retrain_command(args: argparse.Namespace) -> int:
     from medsaliency.retrain import retrain
 
-    summary = retrain(args.remote, args.baseline, args.params, args.root)
+    summary = retrain(args.remote, args.params, args.root)
     print(summary)
     if args.summary is not None:
         args.summary.parent.mkdir(parents=True, exist_ok=True)

@@ -3,13 +3,17 @@
 ``dvc pull`` from a remote (what is not there yet is rebuilt), ``dvc repro`` (whose
 ``register`` stages run the promotion gate), ``dvc push`` of every new output, then a
 Markdown summary: each registered model's champion before and after with the gate's
-decision, ``dvc metrics diff`` against a baseline revision, and the AUC tables of the report.
+decision, every metric the run changed (``dvc metrics show`` before and after: the metrics
+files stay out of git, see .gitignore, so there is no git baseline to diff against), and the
+AUC tables of the report.
 ``.github/workflows/retrain.yml`` runs it against the configured remote; ``make retrain``
 rehearses it here against a folder.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -38,20 +42,23 @@ class GateOutcome:
     reason: str
 
 
-def retrain(remote: str, baseline: str, params_path: Path = Path("params.yaml"), root: Path = Path(".")) -> str:
+def retrain(remote: str, params_path: Path = Path("params.yaml"), root: Path = Path(".")) -> str:
     """Run pull, repro, push against ``remote`` (a DVC remote's name) and return the Markdown summary."""
     from medsaliency.registry import ModelRegistry
     from medsaliency.tracking import configure_mlflow
 
     params = load_params(params_path)
+    require_remote(remote, root)
     configure_mlflow(params.mlflow, root)
     registry, names = ModelRegistry(), registered_names(params)
     before = aliases(registry, names)
     dvc(["pull", "--remote", remote, "--allow-missing"], root)
+    metrics_before = metrics_snapshot(root)
     dvc(["repro"], root)
     outcomes = gate_outcomes(registry, before, aliases(registry, names))
     dvc(["push", "--remote", remote], root)
-    return summary(outcomes, metrics_diff(baseline, root), auc_tables(root / report_dir() / "report.md"))
+    changes = metrics_changes(metrics_before, metrics_snapshot(root))
+    return summary(outcomes, changes, auc_tables(root / report_dir() / "report.md"))
 
 
 def dvc(arguments: list[str], root: Path) -> None:
@@ -59,6 +66,14 @@ def dvc(arguments: list[str], root: Path) -> None:
     print(f"$ dvc {' '.join(arguments)}", flush=True)
     if subprocess.run([sys.executable, "-m", "dvc", *arguments], cwd=root).returncode != 0:
         raise RetrainError(f"`dvc {' '.join(arguments)}` failed; nothing after it ran (outputs already produced are kept)")
+
+
+def require_remote(remote: str, root: Path) -> None:
+    """Fail before any work when ``remote`` is not a configured DVC remote (a pull with nothing to fetch would not notice)."""
+    listed = subprocess.run([sys.executable, "-m", "dvc", "remote", "list"], cwd=root, capture_output=True, text=True)
+    names = [line.split()[0] for line in listed.stdout.splitlines() if line.strip()]
+    if listed.returncode != 0 or remote not in names:
+        raise RetrainError(f"DVC remote {remote!r} is not configured in {root.resolve()} (configured: {', '.join(names) or 'none'}); add it with `dvc remote add`")
 
 
 def registered_names(params) -> list[str]:
@@ -85,12 +100,22 @@ def gate_outcomes(registry, before: dict, after: dict) -> list[GateOutcome]:
     return outcomes
 
 
-def metrics_diff(baseline: str, root: Path) -> str:
-    """``dvc metrics diff <baseline> --md`` (changed metrics only), or why there is none."""
-    result = subprocess.run([sys.executable, "-m", "dvc", "metrics", "diff", baseline, "--md"], cwd=root, capture_output=True, text=True)
-    if result.returncode != 0:
-        return f"_no metrics diff against `{baseline}`: {result.stderr.strip().splitlines()[-1] if result.stderr.strip() else 'dvc failed'}_"
-    return result.stdout.strip() or f"_no metric changed against `{baseline}`_"
+def metrics_snapshot(root: Path) -> dict[tuple[str, str], object]:
+    """Every metric in the workspace now, ``(file, dotted key) -> value`` (``dvc metrics show``; empty when none)."""
+    result = subprocess.run([sys.executable, "-m", "dvc", "metrics", "show", "--json"], cwd=root, capture_output=True, text=True)
+    if result.returncode != 0 or not result.stdout.strip():
+        return {}
+    files = json.loads(result.stdout).get("", {}).get("data", {})
+    return {(path, key): value for path, content in files.items() for key, value in _flatten(content.get("data", {}))}
+
+
+def metrics_changes(before: dict, after: dict) -> str:
+    """A Markdown table of the metrics that are new or changed, ``before -> after``."""
+    changed = sorted(key for key in after if before.get(key, _MISSING) != after[key] and not _both_nan(before.get(key), after[key]))
+    if not changed:
+        return "_no metric changed_"
+    rows = [f"| {path} | {key} | {_cell(before.get((path, key), _MISSING))} | {_cell(after[(path, key)])} |" for path, key in changed]
+    return "\n".join(["| file | metric | before | after |", "|---|---|---|---|", *rows])
 
 
 def auc_tables(report_markdown: Path) -> str:
@@ -106,7 +131,7 @@ def auc_tables(report_markdown: Path) -> str:
     return "\n".join(kept).strip()
 
 
-def summary(outcomes: list[GateOutcome], diff: str, aucs: str) -> str:
+def summary(outcomes: list[GateOutcome], changes: str, aucs: str) -> str:
     """The job summary in Markdown."""
     rows = [
         f"| {o.name} | {_version(o.before)} | v{o.challenger} | {o.decision} | {o.reason} | {_version(o.after)} |" for o in outcomes
@@ -115,8 +140,29 @@ def summary(outcomes: list[GateOutcome], diff: str, aucs: str) -> str:
     return "\n".join([
         "# Retraining", "", f"{promoted} of {len(outcomes)} champion(s) moved.", "",
         "## Promotion gate", "", "| model | champion before | challenger | decision | reason | champion after |", "|---|---|---|---|---|---|", *rows, "",
-        "## Metrics against the baseline", "", diff, "", "## AUCs", "", aucs, "",
+        "## Metrics this run changed", "", changes, "", "## AUCs", "", aucs, "",
     ])  # fmt: skip
+
+
+_MISSING = object()
+
+
+def _flatten(tree: dict, prefix: str = ""):
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            yield from _flatten(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def _both_nan(first, second) -> bool:
+    return isinstance(first, float) and isinstance(second, float) and math.isnan(first) and math.isnan(second)
+
+
+def _cell(value) -> str:
+    if value is _MISSING:
+        return "—"
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _version(version: str | None) -> str:

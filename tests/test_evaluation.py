@@ -2,12 +2,14 @@
 
 import numpy as np
 import pytest
+from conftest import repo_params_raw
 
+from medsaliency.config import parse_params
 from medsaliency.evaluation.localization import mass_in_mask, pointing_game, top_fraction_iou
 from medsaliency.evaluation.pic import PicResults
 from medsaliency.evaluation.sanity import map_similarity, randomized_copy
-from medsaliency.evaluation.stats import bootstrap_auc_interval, holm, wilcoxon_against
-from medsaliency.evaluation.summary import mean_scores, per_image_table
+from medsaliency.evaluation.stats import bootstrap_auc_interval, bootstrap_mean_interval, holm, wilcoxon_against
+from medsaliency.evaluation.summary import per_image_table, score_metrics, shortcut_metrics
 from medsaliency.models.backbones import build_classifier
 from medsaliency.stages.evaluate import nest
 
@@ -74,10 +76,36 @@ def test_metric_names_nest_for_dvc_and_nan_becomes_null():
         "excluded": {"aic": {"low_prediction": 2.0}},
         "pointing_game": {"random": None},
     }
-    assert mean_scores("mass_in_mask", {"gradcam": np.array([0.5, np.nan, 1.0]), "xrai_full": np.array([np.nan])}) == {
-        "mass_in_mask.gradcam": 0.75,
-        "mass_in_mask.xrai_full": pytest.approx(float("nan"), nan_ok=True),
-    }
+
+
+def test_localisation_metrics_carry_an_interval_and_a_test_against_random():
+    config = parse_params(repo_params_raw()).evaluation
+    rng = np.random.default_rng(4)
+    scores = {"gradcam": rng.uniform(0.5, 0.9, 30), "smoothgrad": rng.uniform(0.0, 0.1, 30), "random": rng.uniform(0.0, 0.1, 30)}
+    scores["smoothgrad"][2] = np.nan  # an image without a lesion has no score
+    metrics = score_metrics("mass_in_mask", scores, config, test_against_random=True)
+    assert metrics["mass_in_mask.gradcam"] == pytest.approx(scores["gradcam"].mean())
+    assert metrics["mass_in_mask_ci_low.gradcam"] < metrics["mass_in_mask.gradcam"] < metrics["mass_in_mask_ci_high.gradcam"]
+    assert metrics["mass_in_mask.smoothgrad"] == pytest.approx(np.nanmean(scores["smoothgrad"]))
+    assert metrics["mass_in_mask_p_vs_random.gradcam"] < 0.001 < 0.05 < metrics["mass_in_mask_p_vs_random.smoothgrad"]
+    assert "mass_in_mask_p_vs_random.random" not in metrics
+    assert "sanity_ssim_p_vs_random.gradcam" not in score_metrics("sanity_ssim", scores, config, test_against_random=False)
+
+
+def test_bootstrap_mean_interval_brackets_the_mean_and_needs_two_values():
+    values = np.random.default_rng(5).normal(3.0, 1.0, 100)
+    low, high = bootstrap_mean_interval(values, 500, 0.95, np.random.default_rng(0))
+    assert low < values.mean() < high and high - low < 0.6
+    assert np.isnan(bootstrap_mean_interval(np.array([1.0, np.nan]), 100, 0.95, np.random.default_rng(0))).all()
+
+
+def test_shortcut_metrics_measure_the_accuracy_lost_without_the_marker():
+    labels = np.array([0, 1, 2, 2])
+    with_marker = np.eye(3)[[0, 1, 2, 2]]
+    without_marker = np.eye(3)[[0, 0, 0, 2]]
+    assert shortcut_metrics(labels, with_marker, without_marker, planted=True) == {
+        "shortcut.planted": 1.0, "shortcut.accuracy_with_marker": 1.0, "shortcut.accuracy_without_marker": 0.5,
+    }  # fmt: skip
 
 
 def test_per_image_table_has_a_row_per_image_and_method():

@@ -8,7 +8,14 @@ from medsaliency.config import Hyperparameters, TrainConfig
 from medsaliency.errors import ConfigError
 from medsaliency.models.backbones import BACKBONES, backbone_spec, build_classifier
 from medsaliency.models.metrics import classification_metrics, confusion
-from medsaliency.models.training import class_weights, configure_runtime, fit_classifier, make_dataset, predict_probabilities
+from medsaliency.models.training import (
+    class_weights,
+    configure_runtime,
+    fit_classifier,
+    make_dataset,
+    predict_probabilities,
+    recompute_batch_norm_statistics,
+)
 
 PAPER_NINE = {"vgg16", "vgg19", "resnet50", "resnet50v2", "densenet121", "xception", "inceptionv3", "inceptionresnetv2", "efficientnetb0"}
 TRAIN = TrainConfig(patience=5, mixed_precision=False, deterministic=True)
@@ -95,6 +102,31 @@ def test_seeded_training_is_reproducible():
         fit_classifier(model, train, val, hp, epochs=2, train=TRAIN, seed=5)
         predictions.append(predict_probabilities(model, val[0]))
     np.testing.assert_array_equal(predictions[0], predictions[1])
+
+
+def test_batch_norm_statistics_become_the_population_statistics_of_the_training_images():
+    configure_runtime(TRAIN, seed=0)
+    model = build_classifier("small_cnn", 16, 3, 0.0)
+    x = np.random.default_rng(2).random((37, 16, 16, 1), dtype=np.float32)  # 37: the last batch is short
+    weights = [w.numpy().copy() for w in model.trainable_weights]
+    recompute_batch_norm_statistics(model, x, batch_size=16)
+    conv1 = keras.Model(model.input, model.get_layer("conv1").output)(x).numpy()  # the input of bn1, [37, 16, 16, 32]
+    batches = [conv1[start : start + 16] for start in range(0, 37, 16)]
+    bn1 = model.get_layer("bn1")
+    np.testing.assert_allclose(bn1.moving_mean.numpy(), np.mean([b.mean(axis=(0, 1, 2)) for b in batches], axis=0), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(bn1.moving_variance.numpy(), np.mean([b.var(axis=(0, 1, 2)) for b in batches], axis=0), rtol=1e-3, atol=1e-6)
+    assert bn1.momentum == 0.99 and all(np.array_equal(a, b.numpy()) for a, b in zip(weights, model.trainable_weights, strict=True))
+
+
+def test_inference_matches_training_mode_after_fitting():
+    configure_runtime(TRAIN, seed=0)
+    rng = np.random.default_rng(3)
+    train, val = separable_images(96, rng), separable_images(30, rng)
+    hp = Hyperparameters(optimizer="adam", learning_rate=0.003, momentum=0.9, weight_decay=0.0, batch_size=96, dropout=0.0, augmentation=0.0)
+    model = build_classifier("small_cnn", 24, 3, hp.dropout)
+    fit_classifier(model, train, val, hp, epochs=3, train=TRAIN, seed=0)
+    inference = model(train[0], training=False).numpy()
+    np.testing.assert_allclose(inference, model(train[0], training=True).numpy(), atol=1e-4)  # one batch: batch statistics = population
 
 
 def test_mixed_precision_keeps_float32_probabilities():

@@ -5,8 +5,10 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from medsaliency.cli import main
+from medsaliency.data.phantoms.drawing import square_marker
 from medsaliency.data.prepare import MANIFEST_COLUMNS, read_manifest, resize_mask
 from medsaliency.npz import load_npz
 from medsaliency.paths import prepared_dir
@@ -89,3 +91,22 @@ def test_manifest_keeps_ids_as_strings(tmp_path):
     path = tmp_path / "m.csv"
     pd.DataFrame({"id": ["0042"], "patient_id": ["007"], "label": ["a"], "split": ["train"], "path": ["x"], "mask_kind": ["lesion"]}).to_csv(path, index=False)
     assert read_manifest(path)["id"].tolist() == ["0042"]
+
+
+def test_the_shortcut_is_planted_in_every_split_at_the_class_corner(prepared):
+    clean = {split: load_npz(prepared / prepared_dir("covid_xray") / f"{split}.npz") for split in ("train", "val", "test")}
+    params = prepared / "params.yaml"
+    raw = yaml.safe_load(params.read_text())
+    raw["shortcut"]["enabled"] = True
+    params.write_text(yaml.safe_dump(raw))
+    assert main(["--root", str(prepared), "--params", str(params), "prepare", "covid_xray"]) == 0
+    for split, before in clean.items():
+        after = load_npz(prepared / prepared_dir("covid_xray") / f"{split}.npz")
+        for x, label, region in zip(after["x"][..., 0], after["y"], after["marker"], strict=True):
+            corner = square_marker(32, int(label), raw["shortcut"]["size_fraction"])
+            np.testing.assert_array_equal(region, corner)
+            assert (x[corner] == raw["shortcut"]["intensity"]).all()
+        np.testing.assert_array_equal(np.where(after["marker"][..., None] > 0, before["x"], after["x"]), before["x"])
+        assert not np.array_equal(after["x"], before["x"])
+    np.testing.assert_array_equal(load_npz(prepared / prepared_dir("covid_xray") / "test.npz")["x_clean"], clean["test"]["x"])
+    np.testing.assert_array_equal(clean["test"]["x_clean"], clean["test"]["x"])  # nothing planted by default

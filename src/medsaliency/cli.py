@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("backbone")
     tune.add_argument("--worker", action="store_true", help="only run trials (join a shared study); do not log the best model")
     commands.add_parser("report", help="write the cross-dataset summary (outputs/report) and log it to MLflow")
+    commands.add_parser("shortcut-comparison", help="the clean and the shortcut experiment's explanations side by side, from MLflow")
     retrain = commands.add_parser("retrain", help="dvc pull, dvc repro (with the promotion gate), dvc push, and a Markdown summary")
     retrain.add_argument("--remote", required=True, help="the DVC remote's name (dvc remote list)")
     retrain.add_argument("--summary", type=Path, default=None, help="append the summary to this file too (e.g. $GITHUB_STEP_SUMMARY)")
@@ -73,6 +74,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from medsaliency.stages import report
 
         return report.run(args.params, args.root)
+    if args.command == "shortcut-comparison":
+        return _shortcut_comparison_command(args)
     if args.command == "tune":
         from medsaliency.stages import tune
 
@@ -109,4 +112,23 @@ def _retrain_command(args: argparse.Namespace) -> int:
         args.summary.parent.mkdir(parents=True, exist_ok=True)
         with args.summary.open("a") as handle:
             handle.write(summary + "\n")
+    return 0
+
+
+def _shortcut_comparison_command(args: argparse.Namespace) -> int:
+    from medsaliency.attribution.methods import LABELS
+    from medsaliency.config import load_params
+    from medsaliency.paths import shortcut_comparison_file
+    from medsaliency.shortcut_comparison import comparison_markdown, latest_explanation_runs
+    from medsaliency.tracking import configure_mlflow
+
+    params = load_params(args.params)
+    configure_mlflow(params.mlflow, args.root)
+    intro = "# The planted shortcut: which saliency methods expose it\n\nShare of positive saliency on the class-coded marker region, mean over the test images.\n\n"
+    markdown = intro + "\n".join(comparison_markdown(name, latest_explanation_runs(name), LABELS) for name in params.datasets)
+    target = args.root / shortcut_comparison_file()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(markdown)
+    print(markdown)
+    print(f"wrote {target}")
     return 0

@@ -97,7 +97,9 @@ class ChestPhantomConfig(_Section):
 
 
 class ShortcutConfig(_Section):
-    """Optional class-correlated marker burnt into training-split images only (a planted bias)."""
+    """The planted shortcut experiment: a class-coded marker burnt by ``prepare`` into the images of
+    every split (see :mod:`medsaliency.data.shortcut`). ``intensity`` is the marker's value in the
+    [0, 1]-scaled image; ``size_fraction`` its side as a fraction of the image side."""
 
     enabled: bool
     intensity: float = Field(ge=0, le=1)
@@ -110,7 +112,6 @@ class PhantomConfig(_Section):
     seed: int
     brain: BrainPhantomConfig
     chest: ChestPhantomConfig
-    shortcut: ShortcutConfig
 
 
 class TrainConfig(_Section):
@@ -262,12 +263,12 @@ class AttributionConfig(_Section):
     """The attribute stage: which images, which methods, and every method's parameters.
 
     ``images_per_class``: test images explained per class (seeded by ``seed``, the same for
-    every model). ``explain``: the class each map explains, ``predicted`` or ``true``.
+    every model); ``null`` explains every test image (the statistics need them all). ``explain``: the class each map explains, ``predicted`` or ``true``.
     ``batch_size``: model inputs per compiled call (path steps, noisy samples, masked inputs).
     ``target_layers``: Grad-CAM-family layer per backbone, overriding the backbone registry.
     """
 
-    images_per_class: int = Field(ge=1)
+    images_per_class: int | None = Field(ge=1)
     seed: int
     explain: Literal["predicted", "true"]
     batch_size: int = Field(ge=1)
@@ -342,6 +343,7 @@ class Params(_Section):
     datasets: dict[str, DatasetConfig] = Field(min_length=1)
     validate_: ValidateConfig = Field(alias="validate")
     phantoms: PhantomConfig
+    shortcut: ShortcutConfig
     mlflow: MlflowConfig
     train: TrainConfig
     tune: TuneConfig

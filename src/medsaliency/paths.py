@@ -75,3 +75,8 @@ def curves_dir(dataset: str) -> Path:
 def report_dir() -> Path:
     """``report.md``, ``report.html`` (figures embedded) and ``figures/`` (a DVC directory output)."""
     return OUTPUTS / "report"
+
+
+def shortcut_comparison_file() -> Path:
+    """The clean-vs-shortcut table of ``medsaliency shortcut-comparison`` (not a DVC output)."""
+    return OUTPUTS / "shortcut" / "comparison.md"

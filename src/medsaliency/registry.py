@@ -1,6 +1,8 @@
 """MLflow Model Registry behind a small interface: register, gate, promote, roll back.
 
-One registered model per dataset and backbone (``<dataset>.<backbone>``). Aliases, never
+One registered model per dataset and backbone (``<dataset>.<backbone>``; models trained on
+data with the planted shortcut are ``<dataset>.<backbone>.shortcut``, so they never compete
+with, or replace, the clean champion). Aliases, never
 stages: ``challenger`` is the newest candidate, ``champion`` the version in use. The gate
 moves ``champion`` only if the challenger's held-out macro-F1 beats the champion's by at
 least ``min_improvement`` and its data validated. Every decision is written as model-version
@@ -19,6 +21,11 @@ CHALLENGER = "challenger"
 SOURCE_TAG = "source_model_uri"
 SCORE_TAG = "test_macro_f1"
 HISTORY_TAG = "champion_history"
+
+
+def registered_model_name(dataset: str, backbone: str, shortcut_planted: bool) -> str:
+    """``<dataset>.<backbone>``, with ``.shortcut`` appended for a model of the shortcut experiment."""
+    return f"{dataset}.{backbone}" + (".shortcut" if shortcut_planted else "")
 
 
 class RegistryError(MedsaliencyError):

@@ -37,8 +37,10 @@ def dataset_section(results: DatasetResults, methods: list[str], labels: dict[st
         parts.append(_table(["method", *models], [[labels.get(m, m), *(_auc_cell(results.metrics[model], kind, m) for model in models)] for m in methods]))
     if all("pointing_game" in results.metrics[model] for model in models) and models:
         for measure in LOCALISATION:
-            parts += ["", f"### Localisation: {measure.replace('_', ' ')} (lesion masks)", ""]
-            parts.append(_table(["method", *models], [[labels.get(m, m), *(_number(results.metrics[model][measure].get(m)) for model in models)] for m in methods]))
+            parts += ["", f"### Localisation: {measure.replace('_', ' ')} (lesion masks), mean over images, 95% bootstrap interval", ""]
+            parts.append(_table(["method", *models], [[labels.get(m, m), *(_score_cell(results.metrics[model], measure, m) for model in models)] for m in methods]))
+    for model in models:
+        parts += ["", *shortcut_section(model, results.metrics[model], methods, labels)]
     parts += ["", "### Sanity: SSIM between maps of the trained and the weight-randomised model (lower is better)", ""]
     sanity_methods = [m for m in methods if any(m in results.metrics[model].get("sanity_ssim", {}) for model in models)]
     parts.append(_table(["method", *models], [[labels.get(m, m), *(_number(results.metrics[model].get("sanity_ssim", {}).get(m)) for model in models)] for m in sanity_methods]))
@@ -70,18 +72,56 @@ def significance(p_value: float | None) -> str:
     return "**" if p_value < 0.01 else "*" if p_value < 0.05 else ""
 
 
+def shortcut_section(model: str, metrics: dict, methods: list[str], labels: dict[str, str]) -> list[str]:
+    """Markdown lines: the model's accuracy with and without the class-coded marker, and the methods
+    ranked by their share of saliency on the marker (with the ratio to Random's share). Without a
+    planted shortcut the same table is the clean baseline."""
+    shortcut = metrics.get("shortcut", {})
+    planted = bool(shortcut.get("planted"))
+    title = "planted shortcut: methods ranked by how clearly they expose it" if planted else "no shortcut planted (clean baseline)"
+    lines = [f"### Saliency on the marker region, {model}: {title}", ""]
+    lines.append(
+        f"Accuracy on the explained test images with the marker {_number(shortcut.get('accuracy_with_marker'))}, "
+        f"without it {_number(shortcut.get('accuracy_without_marker'))}.",
+    )
+    masses = metrics.get("marker_mass", {})
+    reference = masses.get("random")
+    ranked = sorted((m for m in methods if masses.get(m) is not None), key=lambda m: -masses[m])
+    rows = [
+        [str(rank), labels.get(m, m), _score_cell(metrics, "marker_mass", m), _number(masses[m] / reference) if reference else "n/a"]
+        for rank, m in enumerate(ranked, start=1)
+    ]
+    return [*lines, "", _table(["rank", "method", "share of saliency on the marker", "x Random"], rows)]
+
+
 def _auc_cell(metrics: dict, kind: str, method: str) -> str:
-    auc = metrics.get(f"{kind}_auc", {}).get(method)
-    if auc is None:
+    return _estimate_cell(metrics, f"{kind}_auc", f"{kind}_p_vs_random", method)
+
+
+def _score_cell(metrics: dict, measure: str, method: str) -> str:
+    return _estimate_cell(metrics, measure, f"{measure}_p_vs_random", method)
+
+
+def _estimate_cell(metrics: dict, key: str, p_key: str, method: str) -> str:
+    """``value [low, high]`` with the significance mark against Random."""
+    value = metrics.get(key, {}).get(method)
+    if value is None:
         return "n/a"
-    low, high = metrics.get(f"{kind}_auc_ci_low", {}).get(method), metrics.get(f"{kind}_auc_ci_high", {}).get(method)
+    low, high = metrics.get(f"{key}_ci_low", {}).get(method), metrics.get(f"{key}_ci_high", {}).get(method)
     interval = f" [{low:.3f}, {high:.3f}]" if low is not None and high is not None else ""
-    return f"{auc:.3f}{interval}{significance(metrics.get(f'{kind}_p_vs_random', {}).get(method))}"
+    return f"{value:.3f}{interval}{significance(metrics.get(p_key, {}).get(method))}"
 
 
 def _classification_table(rows: list[dict]) -> str:
-    headers = ["model", "champion", "test accuracy", "test macro-F1", "val macro-F1", "explained"]
-    return _table(headers, [[r["name"], f"v{r['version']}" if r["version"] else "-", _number(r["accuracy"]), _number(r["macro_f1"]), _number(r["val_macro_f1"]), "yes" if r["explained"] else ""] for r in rows])
+    headers = ["model", "champion", "test accuracy", "test macro-F1", "lowest class recall", "val macro-F1", "explained"]
+    return _table(
+        headers,
+        [
+            [r["name"], f"v{r['version']}" if r["version"] else "-", _number(r["accuracy"]), _number(r["macro_f1"]),
+             _number(r["min_recall"]), _number(r["val_macro_f1"]), "yes" if r["explained"] else ""]
+            for r in rows
+        ],
+    )  # fmt: skip
 
 
 def _reasons(results: DatasetResults) -> list[str]:

@@ -2,12 +2,19 @@
 
 Tracking URI: ``MLFLOW_TRACKING_URI`` if set (a remote server works unchanged), else
 ``mlflow.tracking_uri`` from params (``sqlite:///mlruns/mlflow.db``: relative to the project
-root). Experiments are ``<dataset>/<purpose>`` (``brain_tumor/tuning``). Every run is tagged
-with the git commit, the md5 that ``data.dvc`` records, the dataset, backbone and stage.
+root; inside ``dvc exp run --temp`` or a queued experiment, relative to the repository that
+DVC names in ``DVC_ROOT``, so experiments log into the same store as the workspace).
+Experiments are ``<dataset>/<purpose>`` (``brain_tumor/tuning``). Every run is tagged with the
+git commit, the md5 that ``data.dvc`` records, the dataset, backbone and stage, and, when DVC
+runs it as an experiment, ``dvc.exp_name``. Runs that train or explain also record the prepared
+dataset they read as an MLflow dataset input (:func:`log_prepared_dataset`): name, DVC md5 as
+digest, folder as source, so the UI's Dataset column tells the clean data from the shortcut data.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -15,9 +22,10 @@ from pathlib import Path
 import yaml
 
 from medsaliency.config import MlflowConfig
-from medsaliency.paths import absolute_sqlite_url
+from medsaliency.paths import absolute_sqlite_url, prepared_dir
 
 UNKNOWN = "unknown"
+EXPERIMENT_NAME_TAG = "dvc.exp_name"
 
 # mlflow.set_tracking_uri() also writes MLFLOW_TRACKING_URI into os.environ, so the user's own
 # setting is read once, at the first configuration in this process, before we change it.
@@ -30,7 +38,7 @@ def tracking_uri(config: MlflowConfig, root: Path = Path(".")) -> str:
     global _user_uri
     if _user_uri is _NOT_READ:
         _user_uri = os.environ.get("MLFLOW_TRACKING_URI")
-    return absolute_sqlite_url(str(_user_uri or config.tracking_uri), root)
+    return absolute_sqlite_url(str(_user_uri or config.tracking_uri), Path(os.environ.get("DVC_ROOT") or root))
 
 
 def configure_mlflow(config: MlflowConfig, root: Path = Path(".")) -> str:
@@ -77,7 +85,36 @@ def run_tags(dataset: str, stage: str, root: Path = Path("."), backbone: str | N
     tags = {"git_commit": git_commit(root), "data_md5": data_md5(root), "dataset": dataset, "stage": stage}
     if backbone is not None:
         tags["backbone"] = backbone
+    if os.environ.get("DVC_EXP_NAME"):
+        tags[EXPERIMENT_NAME_TAG] = os.environ["DVC_EXP_NAME"]
     return tags
+
+
+def log_prepared_dataset(run_id: str, dataset: str, digest: str, context: str) -> None:
+    """Record ``outputs/prepare/<dataset>`` as an MLflow dataset input of the run, in ``context``
+    (``training`` or ``test``): name ``<dataset>``, ``digest`` (:func:`prepared_md5`), the folder as source."""
+    import mlflow
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+    from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+    entity = Dataset(name=dataset, digest=digest, source_type="local", source=json.dumps({"uri": prepared_dir(dataset).as_posix()}))
+    mlflow.MlflowClient().log_inputs(run_id, datasets=[DatasetInput(entity, tags=[InputTag(MLFLOW_DATASET_CONTEXT, context)])])
+
+
+def prepared_md5(dataset: str, root: Path = Path(".")) -> str:
+    """The md5 ``dvc.lock`` records for ``outputs/prepare/<dataset>`` (what ``dvc status`` compares);
+    outside a DVC run that has one, an md5 of the folder's files (names and bytes)."""
+    folder = prepared_dir(dataset).as_posix()
+    lock = root / "dvc.lock"
+    if lock.is_file():
+        stage = (yaml.safe_load(lock.read_text()) or {}).get("stages", {}).get(f"prepare@{dataset}", {})
+        for out in stage.get("outs", []):
+            if out.get("path") == folder and out.get("md5"):
+                return str(out["md5"]).removesuffix(".dir")
+    digest = hashlib.md5()
+    for path in sorted((root / folder).glob("*")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
 
 
 def git_commit(root: Path = Path(".")) -> str:

@@ -4,8 +4,9 @@
   heartbeats: a trial whose process died is failed after the grace period and retried once.
 - Sampler: seeded TPE. Pruner: median, fed per epoch by optuna-integration's Keras callback.
 - The paper's hyperparameters are enqueued as trial 0 (once, whatever the number of workers).
-- The study name carries the dataset, backbone, the md5 of the prepared data and of the
-  tuning config: new data or a new search space starts a new study; the same one resumes.
+- The study name carries the dataset, backbone, the md5 of the prepared data (as DVC records
+  it) and of the tuning config: new data (a planted shortcut included) or a new search space
+  starts a new study; the same one resumes.
 - Workers stop when the study holds ``n_trials`` trials that finished, were pruned, or are
   running or queued, so N workers together run N trials, not N x n_trials.
 
@@ -63,6 +64,7 @@ class TuningJob:
     experiment_id: str
     parent_run_id: str
     tags: dict[str, str]
+    data_digest: str
 
 
 def study_name(dataset: str, backbone: str, data_fingerprint: str, params: Params) -> str:
@@ -174,6 +176,7 @@ def run_trial(job: TuningJob, trial: optuna.Trial) -> float:
 
     from medsaliency.models.backbones import build_classifier
     from medsaliency.models.training import fit_classifier, predict_probabilities
+    from medsaliency.tracking import log_prepared_dataset
 
     hp = sample_hyperparameters(trial, job.params.tune.search_space)
     client = mlflow.MlflowClient()
@@ -181,6 +184,7 @@ def run_trial(job: TuningJob, trial: optuna.Trial) -> float:
     run = client.create_run(job.experiment_id, run_name=f"trial-{trial.number}", tags=tags)
     run_id = run.info.run_id
     trial.set_user_attr("mlflow_run_id", run_id)
+    log_prepared_dataset(run_id, job.dataset, job.data_digest, "training")
     client.log_batch(run_id, params=[mlflow.entities.Param(k, str(v)) for k, v in hp.model_dump().items()])
     try:
         keras.backend.clear_session()

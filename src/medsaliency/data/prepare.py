@@ -5,9 +5,12 @@ any earlier outputs exactly as they were):
 
 - ``manifest.csv``: the columns of :data:`MANIFEST_COLUMNS`, one row per image.
 - ``train.npz``, ``val.npz``, ``test.npz``: ``x`` float32 ``[N, S, S, 1]`` in [0, 1]
-  (each image min-max scaled), ``y`` int64 ``[N]`` class index, ``mask`` uint8 ``[N, S, S]``
-  (nearest-neighbour resized; all zero where an image has no mask), ``ids`` and
-  ``patient_ids`` str ``[N]``, ``classes`` str ``[K]``. ``S`` is ``image_size``.
+  (each image min-max scaled; with the planted shortcut enabled, marker burnt in), ``y`` int64
+  ``[N]`` class index, ``mask`` uint8 ``[N, S, S]`` (nearest-neighbour resized; all zero where
+  an image has no mask), ``marker`` uint8 ``[N, S, S]`` (the class-coded marker region of
+  :mod:`medsaliency.data.shortcut`, planted or not), ``ids`` and ``patient_ids`` str ``[N]``,
+  ``classes`` str ``[K]``. ``S`` is ``image_size``. ``test.npz`` also holds ``x_clean``: the
+  test images without the marker (equal to ``x`` when the shortcut is disabled).
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from PIL import Image
 from tqdm import tqdm
 
 from medsaliency.atomic import staged_directory
-from medsaliency.config import DatasetConfig, SplitConfig
+from medsaliency.config import DatasetConfig, ShortcutConfig, SplitConfig
 from medsaliency.data.loaders import iter_records
 from medsaliency.data.records import ImageRecord
+from medsaliency.data.shortcut import marker_regions, plant_markers
 from medsaliency.data.splits import SPLITS, patient_labels, split_patients
 from medsaliency.npz import save_npz
 
@@ -44,8 +48,9 @@ class PreparedImage:
     mask: np.ndarray
 
 
-def prepare_dataset(dataset: DatasetConfig, split: SplitConfig, out_dir: Path, root: Path = Path(".")) -> pd.DataFrame:
-    """Read the raw dataset, split it by patient, write manifest and arrays; return the manifest."""
+def prepare_dataset(dataset: DatasetConfig, split: SplitConfig, shortcut: ShortcutConfig, out_dir: Path, root: Path = Path(".")) -> pd.DataFrame:
+    """Read the raw dataset, split it by patient, write manifest and arrays (the shortcut planted
+    if enabled); return the manifest."""
     items = [
         prepare_image(record, dataset)
         for record in tqdm(iter_records(dataset, root), desc=f"prepare {out_dir.name}", unit="img", mininterval=2)
@@ -58,7 +63,13 @@ def prepare_dataset(dataset: DatasetConfig, split: SplitConfig, out_dir: Path, r
         write_manifest(manifest, staging / MANIFEST_NAME)
         for name in SPLITS:
             chosen = np.flatnonzero(manifest["split"].to_numpy() == name)
-            save_npz(staging / f"{name}.npz", **_split_arrays(manifest, items, chosen, dataset.classes))
+            arrays = _split_arrays(manifest, items, chosen, dataset.classes)
+            arrays["marker"] = marker_regions(arrays["y"], dataset.image_size, shortcut.size_fraction)
+            clean = arrays["x"]
+            arrays["x"] = plant_markers(clean, arrays["marker"], shortcut)
+            if name == "test":
+                arrays["x_clean"] = clean
+            save_npz(staging / f"{name}.npz", **arrays)
     return manifest
 
 

@@ -1,9 +1,10 @@
-"""Statistics over images: bootstrap confidence intervals of aggregate AUCs, paired tests against Random.
+"""Statistics over images: bootstrap confidence intervals, paired tests against Random.
 
 - :func:`bootstrap_auc_interval`: resample the images with replacement, aggregate the curves
   (median or mean, as the point estimate), take the AUC; the percentile interval.
+- :func:`bootstrap_mean_interval`: the same for the mean of a per-image score (localisation).
 - :func:`wilcoxon_against`: per method, the two-sided Wilcoxon signed-rank test of its
-  per-image AUCs against the reference method's on the same images (SciPy), then
+  per-image AUCs (or scores) against the reference method's on the same images (SciPy), then
   :func:`holm` adjusts the p-values for the number of methods compared.
 """
 
@@ -25,6 +26,17 @@ def bootstrap_auc_interval(curves: np.ndarray, x: np.ndarray, how: str, resample
         aucs[index] = np.trapezoid(y, x)
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(aucs, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def bootstrap_mean_interval(values: np.ndarray, resamples: int, confidence: float, rng: np.random.Generator) -> tuple[float, float]:
+    """Percentile ``confidence`` interval of the mean of per-image ``values`` ``[N]`` (NaN dropped)."""
+    kept = values[~np.isnan(values)]
+    if len(kept) < 2:
+        return float("nan"), float("nan")
+    means = kept[rng.integers(0, len(kept), size=(resamples, len(kept)))].mean(axis=1)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
     return float(low), float(high)
 
 

@@ -4,8 +4,10 @@ Metric names are ``<measure>.<method>`` so the MLflow compare view lines methods
 ``aic_auc`` / ``sic_auc`` (aggregate curve of ``evaluation.aggregate``), ``aic_auc_mean`` /
 ``sic_auc_mean`` (mean curve), ``aic_auc_ci_low`` / ``aic_auc_ci_high`` (and SIC: bootstrap
 interval), ``aic_p_vs_random`` / ``sic_p_vs_random`` (Holm-adjusted Wilcoxon), localisation
-``pointing_game``, ``mass_in_mask``, ``top_iou`` (means over images with a lesion),
-``sanity_ssim`` (mean SSIM); and ``excluded.<curve>.<reason>``, ``n_images``.
+``pointing_game``, ``mass_in_mask``, ``top_iou`` (means over images with a lesion) and
+``marker_mass`` (share of positive saliency on the class-coded marker region), each with
+``_ci_low`` / ``_ci_high`` and ``_p_vs_random``; ``sanity_ssim`` (mean SSIM, with its interval);
+``shortcut.accuracy_with_marker`` / ``_without_marker``; ``excluded.<curve>.<reason>``, ``n_images``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pandas as pd
 
 from medsaliency.config import EvaluationConfig
 from medsaliency.evaluation.pic import CURVES, EXCLUSION_REASONS, PicResults, aggregate
-from medsaliency.evaluation.stats import bootstrap_auc_interval, wilcoxon_against
+from medsaliency.evaluation.stats import bootstrap_auc_interval, bootstrap_mean_interval, wilcoxon_against
 
 REFERENCE_METHOD = "random"
 
@@ -39,9 +41,32 @@ def pic_metrics(pic: PicResults, methods: list[str], config: EvaluationConfig) -
     return metrics
 
 
-def mean_scores(name: str, scores: dict[str, np.ndarray]) -> dict[str, float]:
-    """``{f"{name}.{method}": nanmean}`` of per-image scores (NaN when no image has a score)."""
-    return {f"{name}.{method}": float(np.nanmean(values)) if np.isfinite(values).any() else float("nan") for method, values in scores.items()}
+def score_metrics(name: str, scores: dict[str, np.ndarray], config: EvaluationConfig, test_against_random: bool) -> dict[str, float]:
+    """Per-image ``scores`` (method -> ``[N]``, NaN = no score) as ``<name>.<method>`` (mean over
+    images), ``<name>_ci_low`` / ``<name>_ci_high`` (bootstrap interval of the mean) and, with
+    ``test_against_random``, ``<name>_p_vs_random`` (Holm-adjusted Wilcoxon on paired images)."""
+    metrics: dict[str, float] = {}
+    rng = np.random.default_rng(config.bootstrap.seed)
+    for method, values in scores.items():
+        metrics[f"{name}.{method}"] = float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+        low, high = bootstrap_mean_interval(values, config.bootstrap.resamples, config.bootstrap.confidence, rng)
+        metrics[f"{name}_ci_low.{method}"], metrics[f"{name}_ci_high.{method}"] = low, high
+    if test_against_random and REFERENCE_METHOD in scores:
+        methods = list(scores)
+        for method, p_value in wilcoxon_against(np.stack([scores[m] for m in methods]), methods, REFERENCE_METHOD).items():
+            metrics[f"{name}_p_vs_random.{method}"] = p_value
+    return metrics
+
+
+def shortcut_metrics(labels: np.ndarray, with_marker: np.ndarray, without_marker: np.ndarray, planted: bool) -> dict[str, float]:
+    """Accuracy of the explained model on its test images as explained (``with_marker``
+    probabilities ``[N, K]``) and with the marker removed (``without_marker``); equal when no
+    shortcut was ``planted``. A model that learnt the shortcut loses accuracy without it."""
+    return {
+        "shortcut.planted": float(planted),
+        "shortcut.accuracy_with_marker": float(np.mean(with_marker.argmax(axis=1) == labels)),
+        "shortcut.accuracy_without_marker": float(np.mean(without_marker.argmax(axis=1) == labels)),
+    }
 
 
 def per_image_table(ids: np.ndarray, labels: np.ndarray, classes: np.ndarray, methods: list[str], pic: PicResults, scores: dict[str, dict[str, np.ndarray]]) -> pd.DataFrame:

@@ -72,7 +72,6 @@ def build_classifier(
     x = keras.layers.Dropout(dropout, name="head_dropout")(features)
     outputs = keras.layers.Dense(n_classes, activation="softmax", dtype="float32", name="probabilities")(x)
     model = keras.Model(inputs, outputs, name=name)
-    _speed_up_batch_norm_statistics(model)
     if weights_path is not None:
         if not Path(weights_path).is_file():
             raise ConfigError(f"tune.backbones.{name}.weights_path: {weights_path} is not a file")
@@ -80,22 +79,9 @@ def build_classifier(
     return model
 
 
-def _speed_up_batch_norm_statistics(model, momentum: float = 0.9) -> None:
-    """Set every BatchNormalization's moving-average momentum to ``momentum`` (Keras default 0.99).
-
-    With a few hundred images and a few epochs there are only ~100 training steps: at 0.99 the
-    moving statistics used at inference still mostly hold their initial values, and the model
-    predicts one class on validation data while its training accuracy climbs.
-    """
-    import keras
-
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.momentum = momentum
-
-
 def _backbone_features(spec: BackboneSpec, x):
-    """Global-average-pooled features of the backbone applied to tensor ``x``."""
+    """The features of the backbone applied to tensor ``x``, flat ``[B, F]``: global-average-pooled
+    for ``keras.applications``; kept per position for the small CNN."""
     import keras
 
     if spec.application is None:
@@ -106,7 +92,13 @@ def _backbone_features(spec: BackboneSpec, x):
 
 
 def _small_cnn_features(x):
-    """Four conv blocks (32-64-128-128 filters); the last conv's activation is ``last_conv``."""
+    """Four conv blocks (32-64-128-128 filters); the last conv's activation is ``last_conv``.
+
+    Its ``[S/8, S/8, 128]`` activations are flattened, not averaged: the phantom classes (and the
+    real tumour types) differ as much by *where* the lesion sits as by how it looks, and a global
+    average pool throws the position away. On the default 64-px phantoms the head holds 8x8x128
+    features per class.
+    """
     import keras
 
     for index, filters in enumerate((32, 64, 128)):
@@ -115,4 +107,4 @@ def _small_cnn_features(x):
         x = keras.layers.Activation("relu", name=f"relu{index + 1}")(x)
         x = keras.layers.MaxPooling2D(2, name=f"pool{index + 1}")(x)
     x = keras.layers.Conv2D(128, 3, padding="same", activation="relu", name="last_conv")(x)
-    return keras.layers.GlobalAveragePooling2D(name="features")(x)
+    return keras.layers.Flatten(name="features")(x)

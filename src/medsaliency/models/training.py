@@ -70,22 +70,66 @@ def make_optimizer(hp: Hyperparameters):
 def fit_classifier(model, train_xy: tuple[np.ndarray, np.ndarray], val_xy: tuple[np.ndarray, np.ndarray], hp: Hyperparameters, epochs: int, train: TrainConfig, seed: int, callbacks: Sequence = ()):
     """Compile and fit ``model`` in place; returns the Keras ``History``.
 
-    Early stopping watches ``val_loss`` with ``train.patience`` and restores the best weights.
+    Before every validation the BatchNormalization statistics are recomputed over the training
+    images (:func:`population_batch_norm_statistics`), so validation, early stopping (``val_loss``,
+    ``train.patience``, best weights restored) and the saved model all see the network exactly as
+    inference will run it.
     """
     import keras
 
     n_classes = int(model.output_shape[-1])
     model.compile(optimizer=make_optimizer(hp), loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
+    statistics = population_batch_norm_statistics(train_xy[0], hp.batch_size)
     stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=train.patience, restore_best_weights=True)
     return model.fit(
         make_dataset(*train_xy, hp.batch_size, training=True, augmentation=hp.augmentation, seed=seed),
         validation_data=make_dataset(*val_xy, hp.batch_size, training=False, augmentation=0.0, seed=seed),
         epochs=epochs,
         class_weight=class_weights(train_xy[1], n_classes),
-        callbacks=[stopping, *callbacks],
+        callbacks=[statistics, stopping, *callbacks],
         shuffle=False,  # the tf.data pipeline shuffles, seeded
         verbose=0,
     )
+
+
+def population_batch_norm_statistics(x: np.ndarray, batch_size: int):
+    """A Keras callback that sets every BatchNormalization's moving mean and variance to the average
+    of its batch statistics over all of ``x`` ``[N, S, S, C]``, with the current weights.
+
+    Why: Keras keeps those statistics as an exponential moving average over training steps. With a
+    few hundred images there are only ~7 steps an epoch, the weights move fast, and the average
+    lags them: the network trains well (batch statistics) while in inference mode it predicts one
+    class. Measured on the brain phantoms (small CNN, Adam 1e-3): validation accuracy 0.27-0.29 in
+    inference mode against 0.56-0.60 with batch statistics over epochs 6-8. Recomputing the
+    statistics before each validation ("precise BN", Wu & Johnson 2021) removes the lag; it costs
+    one forward pass over the training images per epoch. Each batch is passed in training mode with
+    momentum ``k / (k + 1)`` at batch ``k``, which leaves the plain mean of the batch statistics.
+    """
+    import keras
+
+    class PopulationStatistics(keras.callbacks.Callback):
+        def on_test_begin(self, logs=None):
+            recompute_batch_norm_statistics(self.model, x, batch_size)
+
+    return PopulationStatistics()
+
+
+def recompute_batch_norm_statistics(model, x: np.ndarray, batch_size: int) -> None:
+    """Set the moving statistics of ``model``'s BatchNormalization layers from ``x`` (see above); weights unchanged."""
+    import keras
+
+    layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    if not layers:
+        return
+    momenta = [layer.momentum for layer in layers]
+    try:
+        for index, start in enumerate(range(0, len(x), batch_size)):
+            for layer in layers:
+                layer.momentum = index / (index + 1)
+            model(x[start : start + batch_size], training=True)
+    finally:
+        for layer, momentum in zip(layers, momenta):
+            layer.momentum = momentum
 
 
 def predict_probabilities(model, x: np.ndarray, batch_size: int = 64) -> np.ndarray:

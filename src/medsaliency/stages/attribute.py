@@ -6,8 +6,10 @@ seeded, class-stratified sample of the test split with every configured method, 
 ``outputs/attribute/<dataset>/<model>.npz``:
 
 - ``maps`` float32 ``[M, N, H, W]`` in the order of ``methods`` str ``[M]``;
-- ``images`` float32 ``[N, H, W, C]``, ``masks`` uint8 ``[N, H, W]``, ``ids`` str ``[N]``,
-  ``labels`` int64 ``[N]``, ``explained_class`` int32 ``[N]``, ``probabilities`` float32 ``[N, K]``;
+- ``images`` float32 ``[N, H, W, C]`` (as the model saw them: planted marker included),
+  ``clean_images`` (the same without the marker), ``masks`` and ``markers`` uint8 ``[N, H, W]``
+  (lesion or lung mask; the class-coded marker region), ``ids`` str ``[N]``, ``labels`` int64
+  ``[N]``, ``explained_class`` int32 ``[N]``, ``probabilities`` float32 ``[N, K]``;
 - ``model_name``, ``model_version``, ``target_layer``, ``explain`` (str scalars).
 
 Each model gets one MLflow run in ``<dataset>/explain`` tagged with the registered model's
@@ -39,10 +41,13 @@ GRID_ROWS = 6
 
 @dataclass(frozen=True)
 class Sample:
-    """The explained test images: ``images`` ``[N, H, W, C]``, ``masks`` ``[N, H, W]``, ``labels``, ``ids``, ``seeds``."""
+    """The explained test images: ``images`` and ``clean_images`` ``[N, H, W, C]``, ``masks`` and
+    ``markers`` ``[N, H, W]``, ``labels``, ``ids``, ``seeds`` (see the maps file above)."""
 
     images: np.ndarray
+    clean_images: np.ndarray
     masks: np.ndarray
+    markers: np.ndarray
     labels: np.ndarray
     ids: np.ndarray
     seeds: np.ndarray
@@ -96,7 +101,7 @@ def load_sample(dataset_name: str, params: Params, root: Path) -> Sample:
 
     path = root / prepared_dir(dataset_name) / "test.npz"
     test = load_npz(path)
-    missing = {"x", "y", "mask", "ids"} - set(test)
+    missing = {"x", "x_clean", "y", "mask", "marker", "ids"} - set(test)
     if missing:
         raise DataError(f"{path}: missing array(s) {', '.join(sorted(missing))}; re-run prepare")
     config = params.attribution
@@ -104,7 +109,10 @@ def load_sample(dataset_name: str, params: Params, root: Path) -> Sample:
     if not len(chosen):
         raise DataError(f"{path}: no test images to explain")
     ids = test["ids"][chosen]
-    return Sample(test["x"][chosen].astype(np.float32), test["mask"][chosen], test["y"][chosen], ids, image_seeds(config.seed, ids))
+    return Sample(
+        images=test["x"][chosen].astype(np.float32), clean_images=test["x_clean"][chosen].astype(np.float32),
+        masks=test["mask"][chosen], markers=test["marker"][chosen], labels=test["y"][chosen], ids=ids, seeds=image_seeds(config.seed, ids),
+    )  # fmt: skip
 
 
 def explain_model(entry: dict, sample: Sample, params: Params, dataset_name: str, folder: Path, experiment_id: str, root: Path) -> Path:
@@ -129,7 +137,8 @@ def save_maps(explanation: Explanation, sample: Sample, config: AttributionConfi
     """The maps file described in this module's docstring."""
     save_npz(
         path, maps=np.stack([explanation.attributions.maps[m] for m in config.methods]), methods=np.array(config.methods),
-        images=sample.images, masks=sample.masks, ids=sample.ids, labels=sample.labels,
+        images=sample.images, clean_images=sample.clean_images, masks=sample.masks, markers=sample.markers,
+        ids=sample.ids, labels=sample.labels,
         explained_class=explanation.classes, probabilities=explanation.probabilities,
         model_name=np.array(explanation.name), model_version=np.array(explanation.version),
         target_layer=np.array(explanation.target_layer), explain=np.array(config.explain),
@@ -155,7 +164,7 @@ def log_explanation(explanation: Explanation, sample: Sample, params: Params, da
     import mlflow
 
     from medsaliency.registry import CHAMPION
-    from medsaliency.tracking import run_tags
+    from medsaliency.tracking import log_prepared_dataset, prepared_md5, run_tags
 
     tags = {
         **run_tags(dataset_name, "attribute", root, explanation.backbone),
@@ -165,6 +174,7 @@ def log_explanation(explanation: Explanation, sample: Sample, params: Params, da
     }  # fmt: skip
     seconds = explanation.attributions.seconds_per_image
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"{explanation.name} v{explanation.version}", tags=tags) as run:
+        log_prepared_dataset(run.info.run_id, dataset_name, prepared_md5(dataset_name, root), "test")
         mlflow.log_params({**flat_params(params.attribution), "n_images": len(sample.ids)})
         mlflow.log_metrics({f"seconds_per_image.{method}": value for method, value in seconds.items()})
         mlflow.log_metric("sample_accuracy", float(np.mean(explanation.probabilities.argmax(axis=1) == sample.labels)))

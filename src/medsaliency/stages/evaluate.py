@@ -31,7 +31,7 @@ from medsaliency.npz import load_npz, save_npz
 from medsaliency.paths import curves_dir, evaluation_details_dir, evaluation_metrics_dir, maps_file, registry_file
 from medsaliency.stages.attribute import MAPS_MD5_TAG, load_champion, top_models
 
-MAPS_KEYS = {"maps", "methods", "images", "masks", "ids", "labels", "explained_class", "model_name", "model_version", "target_layer"}
+MAPS_KEYS = {"maps", "methods", "images", "clean_images", "masks", "markers", "ids", "labels", "explained_class", "probabilities", "model_name", "model_version", "target_layer", "explain"}
 STRIP_THRESHOLDS = 7
 
 
@@ -114,7 +114,7 @@ def evaluate_model(arrays: dict[str, np.ndarray], params: Params, dataset_name: 
     from medsaliency.attribution.explained_model import ExplainedModel
     from medsaliency.evaluation import localization
     from medsaliency.evaluation.pic import CURVES, aggregate, compute_pic
-    from medsaliency.evaluation.summary import mean_scores, per_image_table, pic_metrics
+    from medsaliency.evaluation.summary import per_image_table, pic_metrics, score_metrics, shortcut_metrics
 
     config = params.evaluation
     methods = [str(method) for method in arrays["methods"]]
@@ -134,9 +134,12 @@ def evaluate_model(arrays: dict[str, np.ndarray], params: Params, dataset_name: 
         scores["pointing_game"] = {m: localization.pointing_game(maps[i], arrays["masks"]) for i, m in enumerate(methods)}
         scores["mass_in_mask"] = {m: localization.mass_in_mask(maps[i], arrays["masks"]) for i, m in enumerate(methods)}
         scores["top_iou"] = {m: localization.top_fraction_iou(maps[i], arrays["masks"], config.top_fraction) for i, m in enumerate(methods)}
+    scores["marker_mass"] = {m: localization.mass_in_mask(maps[i], arrays["markers"]) for i, m in enumerate(methods)}
     scores["sanity_ssim"] = sanity_scores(model, arrays, params)
     for name, by_method in scores.items():
-        metrics.update(mean_scores(name, by_method))
+        metrics.update(score_metrics(name, by_method, config, test_against_random=name != "sanity_ssim"))
+    planted = not np.array_equal(arrays["images"], arrays["clean_images"])
+    metrics.update(shortcut_metrics(arrays["labels"], arrays["probabilities"], explained.probabilities(arrays["clean_images"]), planted))
     table = per_image_table(arrays["ids"], arrays["labels"], arrays["explained_class"], methods, pic, scores)
     return ModelEvaluation(metrics, pic, curves, table, blurred_strip_data(explained, arrays, pic, masks, params))
 

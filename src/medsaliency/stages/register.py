@@ -19,7 +19,7 @@ from medsaliency.config import load_params
 from medsaliency.errors import DataError
 from medsaliency.jsonfile import read_json
 from medsaliency.paths import registry_file, tune_summary_file
-from medsaliency.registry import CHAMPION, SCORE_TAG, ModelRegistry
+from medsaliency.registry import CHAMPION, SCORE_TAG, ModelRegistry, registered_model_name
 from medsaliency.stages import validate
 from medsaliency.tuning import STUDY_TAG
 
@@ -36,7 +36,7 @@ def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path =
     models = []
     for backbone in params.tune.backbones:
         summary = read_json(root / tune_summary_file(dataset_name, backbone), "tune summary not found; run the tune stage")
-        name = f"{dataset_name}.{backbone}"
+        name = registered_model_name(dataset_name, backbone, params.shortcut.enabled)
         model_uri = best_model_uri(experiment_name(dataset_name, "tuning"), summary["study"])
         version_tags = {**tags, "backbone": backbone, "study": summary["study"], SCORE_TAG: f"{summary['test']['macro_f1']:.6f}"}
         version = registry.register(name, model_uri, version_tags)

@@ -49,9 +49,11 @@ def collect(dataset_name: str, params: Params, root: Path, folder: Path) -> Data
 def _classification_row(entry: dict, dataset_name: str, explained: list[str], root: Path) -> dict:
     summary = read_json(root / tune_summary_file(dataset_name, entry["backbone"]), MISSING)
     test = summary.get("test", {})
+    recalls = [value for key, value in test.items() if key.startswith("recall.")]
     return {
         "name": entry["name"], "version": entry.get("champion_version"), "accuracy": test.get("accuracy"),
-        "macro_f1": test.get("macro_f1"), "val_macro_f1": summary.get("val_macro_f1"), "explained": entry["name"] in explained,
+        "macro_f1": test.get("macro_f1"), "min_recall": min(recalls) if recalls else None,
+        "val_macro_f1": summary.get("val_macro_f1"), "explained": entry["name"] in explained,
     }  # fmt: skip
 
 

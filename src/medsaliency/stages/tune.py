@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
 
 from medsaliency.atomic import staged_file
 from medsaliency.config import Params, load_params
-from medsaliency.data.prepare import MANIFEST_NAME
 from medsaliency.errors import DataError
 from medsaliency.npz import load_npz
 from medsaliency.paths import absolute_sqlite_url, prepared_dir, tune_summary_file, validation_file
@@ -48,14 +46,16 @@ def run(dataset_name: str, backbone: str, params_path: Path = Path("params.yaml"
 
 def open_job(params: Params, dataset_name: str, backbone: str, classes: list[str], splits: dict[str, SplitArrays], root: Path) -> TuningJob:
     """Tracking set up, the study named, and its parent MLflow run found or created."""
-    from medsaliency.tracking import configure_mlflow, ensure_experiment, experiment_name, run_tags
+    from medsaliency.tracking import configure_mlflow, ensure_experiment, experiment_name, log_prepared_dataset, prepared_md5, run_tags
 
     uri = configure_mlflow(params.mlflow, root)
     experiment_id = ensure_experiment(experiment_name(dataset_name, "tuning"), uri)
-    name = study_name(dataset_name, backbone, manifest_md5(dataset_name, root), params)
+    data_digest = prepared_md5(dataset_name, root)
+    name = study_name(dataset_name, backbone, data_digest, params)
     tags = run_tags(dataset_name, "tune", root, backbone)
     parent_run_id = ensure_parent_run(experiment_id, name, tags)
-    return TuningJob(dataset_name, backbone, list(classes), splits["train"], splits["val"], params, name, experiment_id, parent_run_id, tags)
+    log_prepared_dataset(parent_run_id, dataset_name, data_digest, "training")
+    return TuningJob(dataset_name, backbone, list(classes), splits["train"], splits["val"], params, name, experiment_id, parent_run_id, tags, data_digest)
 
 
 def ensure_parent_run(experiment_id: str, name: str, tags: dict[str, str]) -> str:
@@ -84,11 +84,6 @@ def require_validated(dataset_name: str, root: Path) -> None:
 def load_split(dataset_name: str, split: str, root: Path) -> SplitArrays:
     arrays = load_npz(root / prepared_dir(dataset_name) / f"{split}.npz")
     return SplitArrays(x=arrays["x"], y=arrays["y"])
-
-
-def manifest_md5(dataset_name: str, root: Path) -> str:
-    """md5 of the prepared manifest: it changes with the data, the split and the preparation."""
-    return hashlib.md5((root / prepared_dir(dataset_name) / MANIFEST_NAME).read_bytes()).hexdigest()
 
 
 def device_summary() -> str:

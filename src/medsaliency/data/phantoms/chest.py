@@ -5,7 +5,7 @@ heart and mediastinum (bright, cutting into the left lung), the spine, and curve
 Findings, by class:
 
 - **Normal**: none;
-- **Lung_Opacity**: patchy, fairly dense consolidation in the lower zone of one or both lungs;
+- **Lung_Opacity**: patchy, dense consolidation (confluent blobs) in the lower zone of one or both lungs;
 - **COVID**: bilateral, peripheral, hazy ground-glass opacity, lower zones first.
 
 ``atypical_fraction`` of images get a weak finding in an unusual place (upper zones,
@@ -89,7 +89,8 @@ def _finding(thorax: Thorax, label: str, atypical: bool, y: np.ndarray, x: np.nd
     if label == "Normal" and not atypical:
         return np.zeros(y.shape, dtype=np.float32)
     size = y.shape[0]
-    patches = np.clip(smooth_noise(rng, size, 0.035), 0.0, None)
+    consolidation = label == "Lung_Opacity" and not atypical
+    patches = np.clip(smooth_noise(rng, size, 0.05 if consolidation else 0.035), 0.0, None)
     if atypical:
         zone = np.clip(-y - 0.1, 0.0, None) * 2.0  # upper zones, any class
         return 0.35 * lungs * zone * patches
@@ -97,8 +98,9 @@ def _finding(thorax: Thorax, label: str, atypical: bool, y: np.ndarray, x: np.nd
     if label == "Lung_Opacity":
         side = rng.choice([-1.0, 1.0, 0.0])
         selected = np.ones(y.shape, dtype=bool) if side == 0.0 else (np.sign(x) == side)
-        dense = np.clip(patches - 0.6, 0.0, None) * 1.6
-        return lungs * selected * lower_zone * dense
+        dense = np.clip(patches * 1.5, 0.0, 1.0)  # confluent blobs over half of the zone, dense at their core
+        middle_and_lower_zone = np.clip((y + 0.35) / 0.4, 0.0, 1.0)
+        return lungs * selected * middle_and_lower_zone * dense
     periphery = np.zeros(y.shape, dtype=np.float32)
     for side in (-1.0, 1.0):
         distance = ellipse_radius(y, x, (-0.05, side * thorax.lung_offset), thorax.lung_radii)

@@ -1,9 +1,8 @@
 """Write the phantom datasets to disk in the Figshare ``.mat`` and COVID PNG layouts.
 
 Each patient draws from its own seeded generator (``[seed, class, patient]``), so the
-bytes depend only on ``params.yaml``. The optional shortcut marker goes on the images of
-patients that the ``split`` params put in the training split, in a corner that encodes
-the class: a model that learns it will fail on val/test, and saliency will show it.
+bytes depend only on ``params.phantoms``. (The planted shortcut is not drawn here: ``prepare``
+burns it into the prepared arrays of any dataset, see :mod:`medsaliency.data.shortcut`.)
 """
 
 from __future__ import annotations
@@ -14,16 +13,12 @@ import numpy as np
 from tqdm import tqdm
 
 from medsaliency.atomic import staged_directory
-from medsaliency.config import DatasetConfig, Params, PhantomConfig, SplitConfig
+from medsaliency.config import DatasetConfig, Params, PhantomConfig
 from medsaliency.data.covid import write_covid_png
 from medsaliency.data.figshare import write_cjdata
 from medsaliency.data.phantoms import brain, chest
-from medsaliency.data.phantoms.drawing import outline_coordinates, square_marker
-from medsaliency.data.splits import split_patients
+from medsaliency.data.phantoms.drawing import outline_coordinates
 from medsaliency.errors import DataError
-
-_BRAIN_MARKER_LEVEL = 1600
-
 
 def write_phantom_datasets(params: Params, root: Path = Path(".")) -> list[Path]:
     """Write every dataset of ``params`` as phantoms under ``root``; return the folders written.
@@ -37,19 +32,18 @@ def write_phantom_datasets(params: Params, root: Path = Path(".")) -> list[Path]
             raise DataError(f"{target}: already holds files; phantoms are only written into an empty or missing folder")
         with staged_directory(target) as staging:
             if dataset.format == "figshare_mat":
-                write_brain_dataset(staging, dataset, params.phantoms, params.split)
+                write_brain_dataset(staging, dataset, params.phantoms)
             else:
-                write_chest_dataset(staging, dataset, params.phantoms, params.split)
+                write_chest_dataset(staging, dataset, params.phantoms)
         written.append(target)
     return written
 
 
-def write_brain_dataset(out_dir: Path, dataset: DatasetConfig, phantoms: PhantomConfig, split: SplitConfig) -> int:
+def write_brain_dataset(out_dir: Path, dataset: DatasetConfig, phantoms: PhantomConfig) -> int:
     """Figshare-format slices ``<n>.mat``; label code ``k`` draws the k-th of :data:`brain.CLASSES`."""
     config = phantoms.brain
     _check_classes(dataset, brain.CLASSES, by_position=True)
     patients = [(f"{100000 + 1000 * code + index}", code) for code in range(1, len(dataset.classes) + 1) for index in range(config.patients_per_class)]
-    in_training = _training_patients({pid: str(code) for pid, code in patients}, split)
     file_number = 0
     for patient_id, code in tqdm(patients, desc="phantoms brain", unit="patient", mininterval=2):
         rng = np.random.default_rng([phantoms.seed, code, int(patient_id)])
@@ -57,36 +51,25 @@ def write_brain_dataset(out_dir: Path, dataset: DatasetConfig, phantoms: Phantom
         n_slices = int(rng.integers(config.slices_per_patient[0], config.slices_per_patient[1] + 1))
         for position in np.linspace(-0.6, 0.6, n_slices):
             image, mask = brain.render_slice(head, lesion, float(position), config, rng)
-            if phantoms.shortcut.enabled and patient_id in in_training:
-                marker = square_marker(config.size, code - 1, phantoms.shortcut.size_fraction)
-                image[marker] = np.int16(phantoms.shortcut.intensity * _BRAIN_MARKER_LEVEL)
             file_number += 1
             write_cjdata(out_dir / f"{file_number}.mat", code, patient_id, image, mask, outline_coordinates(mask))
     return file_number
 
 
-def write_chest_dataset(out_dir: Path, dataset: DatasetConfig, phantoms: PhantomConfig, split: SplitConfig) -> int:
+def write_chest_dataset(out_dir: Path, dataset: DatasetConfig, phantoms: PhantomConfig) -> int:
     """COVID-Radiography-format ``<class>/images|masks/<class>-<n>.png``; one image per patient."""
     config = phantoms.chest
     _check_classes(dataset, chest.CLASSES, by_position=False)
     images = [(f"{label}-{index}", label) for label in dataset.classes for index in range(1, config.images_per_class + 1)]
-    in_training = _training_patients(dict(images), split)
     for image_id, label in tqdm(images, desc="phantoms chest", unit="img", mininterval=2):
         class_index = chest.CLASSES.index(label)
         rng = np.random.default_rng([phantoms.seed, 100 + class_index, int(image_id.rsplit("-", 1)[1])])
         thorax = chest.draw_thorax(rng)
         atypical = bool(rng.random() < config.atypical_fraction)
         image = chest.render_chest(thorax, label, atypical, config, rng)
-        if phantoms.shortcut.enabled and image_id in in_training:
-            image[square_marker(config.size, dataset.classes.index(label), phantoms.shortcut.size_fraction)] = round(phantoms.shortcut.intensity * 255)
         write_covid_png(out_dir / label / "images" / f"{image_id}.png", image)
         write_covid_png(out_dir / label / "masks" / f"{image_id}.png", chest.lung_mask(thorax, config.mask_size).astype(np.uint8) * 255)
     return len(images)
-
-
-def _training_patients(labels_by_patient: dict[str, str], split: SplitConfig) -> set[str]:
-    assignment = split_patients(labels_by_patient, split.val_fraction, split.test_fraction, split.seed)
-    return {patient for patient, name in assignment.items() if name == "train"}
 
 
 def _check_classes(dataset: DatasetConfig, known: tuple[str, ...], by_position: bool) -> None:

@@ -1,0 +1,84 @@
+"""The planted-shortcut experiment read back from MLflow: the clean and the shortcut model side by side.
+
+``make shortcut`` runs the pipeline as a DVC experiment with ``shortcut.enabled=true``; its
+models are registered as ``<dataset>.<backbone>.shortcut`` and its explanation runs land in
+the same ``<dataset>/explain`` experiments as the clean ones. This module finds, per dataset,
+the newest evaluated explanation run of each kind and writes one Markdown table: each model's
+accuracy with and without the marker, and per saliency method the share of saliency on the
+marker region in both runs, ranked by how clearly the method exposes the shortcut (its share
+in the shortcut run, as a multiple of Random's). Random has no access to the model: its share
+is the marker's area in both runs, the check that the comparison is fair.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SHORTCUT_SUFFIX = ".shortcut"
+MARKER_PREFIX = "marker_mass."
+
+
+@dataclass(frozen=True)
+class ExplanationRun:
+    """One evaluated explanation run: the registered model it explains, its data digest, flat metrics."""
+
+    model: str
+    version: str
+    run_id: str
+    data_digest: str
+    metrics: dict[str, float]
+
+
+def latest_explanation_runs(dataset: str) -> dict[str, ExplanationRun]:
+    """``{"clean": run, "shortcut": run}``: the newest evaluated explanation run of each kind (absent when none)."""
+    import mlflow
+
+    from medsaliency.tracking import experiment_name
+
+    runs = mlflow.search_runs(
+        experiment_names=[experiment_name(dataset, "explain")], filter_string="metrics.`marker_mass.random` >= 0",
+        order_by=["attributes.start_time DESC"], output_format="list",
+    )  # fmt: skip
+    found: dict[str, ExplanationRun] = {}
+    for run in runs:
+        model = run.data.tags.get("registered_model_name", "")
+        kind = "shortcut" if model.endswith(SHORTCUT_SUFFIX) else "clean"
+        if kind not in found:
+            digests = [item.dataset.digest for item in run.inputs.dataset_inputs] if run.inputs else []
+            found[kind] = ExplanationRun(model, run.data.tags.get("registered_model_version", "?"), run.info.run_id, ",".join(digests), dict(run.data.metrics))
+    return found
+
+
+def comparison_markdown(dataset: str, runs: dict[str, ExplanationRun], labels: dict[str, str]) -> str:
+    """The dataset's section: accuracies, then the methods ranked by marker share in the shortcut run."""
+    lines = [f"## {dataset}", ""]
+    for kind in ("clean", "shortcut"):
+        run = runs.get(kind)
+        if run is None:
+            lines.append(f"- {kind}: no evaluated explanation run in MLflow yet")
+            continue
+        accuracy = run.metrics.get("shortcut.accuracy_with_marker"), run.metrics.get("shortcut.accuracy_without_marker")
+        lines.append(
+            f"- {kind}: `{run.model}` v{run.version} (run `{run.run_id}`, data digest `{run.data_digest}`): "
+            f"test accuracy {_number(accuracy[0])} as explained, {_number(accuracy[1])} without the marker"
+        )
+    if set(runs) != {"clean", "shortcut"}:
+        return "\n".join(lines) + "\n"
+    clean, shortcut = runs["clean"].metrics, runs["shortcut"].metrics
+    methods = sorted((key.removeprefix(MARKER_PREFIX) for key in shortcut if key.startswith(MARKER_PREFIX)), key=lambda m: -shortcut[MARKER_PREFIX + m])
+    random_share = shortcut.get(MARKER_PREFIX + "random")
+    header = ["rank", "method", "share on marker, clean", "share on marker, shortcut [95% CI]", "shift", "x Random (shortcut)"]
+    rows = []
+    for rank, method in enumerate(methods, start=1):
+        before, after = clean.get(MARKER_PREFIX + method), shortcut[MARKER_PREFIX + method]
+        low, high = shortcut.get(f"marker_mass_ci_low.{method}"), shortcut.get(f"marker_mass_ci_high.{method}")
+        interval = f" [{low:.3f}, {high:.3f}]" if low is not None and high is not None else ""
+        shift = _number(after - before) if before is not None else "n/a"
+        ratio = _number(after / random_share) if random_share else "n/a"
+        rows.append([str(rank), labels.get(method, method), _number(before), f"{after:.3f}{interval}", shift, ratio])
+    table = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|", *("| " + " | ".join(row) + " |" for row in rows)]
+    return "\n".join([*lines, "", *table]) + "\n"
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"

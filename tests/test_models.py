@@ -80,13 +80,18 @@ def separable_images(n, rng):
     return x, y
 
 
-def test_small_cnn_learns_a_separable_task():
+def fitted_small_cnn(train, val, batch_size: int, epochs: int):
+    """A small CNN fitted with Adam on 24-px images (seeded); the model and its Keras history."""
     configure_runtime(TRAIN, seed=0)
+    hp = Hyperparameters(optimizer="adam", learning_rate=0.003, momentum=0.9, weight_decay=0.0, batch_size=batch_size, dropout=0.0, augmentation=0.0)
+    model = build_classifier("small_cnn", 24, 3, hp.dropout)
+    return model, fit_classifier(model, train, val, hp, epochs=epochs, train=TRAIN, seed=0)
+
+
+def test_small_cnn_learns_a_separable_task():
     rng = np.random.default_rng(0)
     train, val = separable_images(96, rng), separable_images(30, rng)
-    hp = Hyperparameters(optimizer="adam", learning_rate=0.003, momentum=0.9, weight_decay=0.0, batch_size=16, dropout=0.0, augmentation=0.0)
-    model = build_classifier("small_cnn", 24, 3, hp.dropout)
-    history = fit_classifier(model, train, val, hp, epochs=8, train=TRAIN, seed=0)
+    model, history = fitted_small_cnn(train, val, batch_size=16, epochs=8)
     assert len(history.history["val_accuracy"]) >= 1
     assert classification_metrics(val[1], predict_probabilities(model, val[0]), ["a", "b", "c"])["accuracy"] > 0.9
 
@@ -119,12 +124,9 @@ def test_batch_norm_statistics_become_the_population_statistics_of_the_training_
 
 
 def test_inference_matches_training_mode_after_fitting():
-    configure_runtime(TRAIN, seed=0)
     rng = np.random.default_rng(3)
     train, val = separable_images(96, rng), separable_images(30, rng)
-    hp = Hyperparameters(optimizer="adam", learning_rate=0.003, momentum=0.9, weight_decay=0.0, batch_size=96, dropout=0.0, augmentation=0.0)
-    model = build_classifier("small_cnn", 24, 3, hp.dropout)
-    fit_classifier(model, train, val, hp, epochs=3, train=TRAIN, seed=0)
+    model, _ = fitted_small_cnn(train, val, batch_size=96, epochs=3)
     inference = model(train[0], training=False).numpy()
     np.testing.assert_allclose(inference, model(train[0], training=True).numpy(), atol=1e-4)  # one batch: batch statistics = population
 

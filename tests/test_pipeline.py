@@ -205,8 +205,18 @@ def check_explanation(root: Path, dataset: str, n_images: int) -> None:
     assert run.data.tags["maps_md5"] == hashlib.md5(path.read_bytes()).hexdigest() and run.data.tags["stage"] == "attribute"
     assert {f"seconds_per_image.{method}" for method in METHODS} <= set(run.data.metrics)
     assert run.data.params["guided_ig.x_steps"] == "25" and run.data.params["n_images"] == str(n_images)
+    check_dataset_input(client.get_run(run.info.run_id), root, dataset, "test")
     artifacts = {item.path for folder in ("heatmaps", "maps") for item in client.list_artifacts(run.info.run_id, folder)}
     assert artifacts == {"heatmaps/grid_01.png", f"maps/{path.name}"}
+
+
+def check_dataset_input(run, root: Path, dataset: str, context: str) -> None:
+    """The run records the prepared dataset it read: name, the md5 dvc.lock holds for it, context."""
+    lock = yaml.safe_load((root / "dvc.lock").read_text())["stages"][f"prepare@{dataset}"]
+    (out,) = [out for out in lock["outs"] if out["path"] == f"outputs/prepare/{dataset}"]
+    (item,) = run.inputs.dataset_inputs
+    assert (item.dataset.name, item.dataset.digest) == (dataset, out["md5"].removesuffix(".dir"))
+    assert {tag.key: tag.value for tag in item.tags} == {"mlflow.data.context": context}
 
 
 def check_evaluation(root: Path, dataset: str) -> None:
@@ -219,6 +229,8 @@ def check_evaluation(root: Path, dataset: str) -> None:
     assert set(metrics["sic_auc"]) == set(METHODS) and all(0 <= value <= 1 for value in metrics["sic_auc"].values() if value is not None)
     assert set(metrics["excluded"]) == {"aic", "sic"} and metrics["n_images"] == 3
     assert ("pointing_game" in metrics) == (dataset == "brain_tumor") and metrics["sanity_ssim"]["random"] == 1.0
+    assert ("mass_in_mask_p_vs_random" in metrics) == (dataset == "brain_tumor") and set(metrics["marker_mass"]) == set(METHODS)
+    assert metrics["shortcut"]["planted"] == 0.0 and metrics["shortcut"]["accuracy_with_marker"] == metrics["shortcut"]["accuracy_without_marker"]
     curves = (root / "outputs" / "plots" / dataset / f"{dataset}.small_cnn.sic.csv").read_text().splitlines()
     assert curves[0].split(",") == ["information", *METHODS] and len(curves) == 1002
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root}/mlruns/mlflow.db")
@@ -301,3 +313,32 @@ def test_mlflow_ui_in_chromium_compares_the_explanation_runs_auc_metrics(second_
     for method in ("gradcam", "random"):
         assert {f"sic_auc.{method}", f"aic_auc.{method}", f"sic_auc_ci_low.{method}", f"sic_auc_ci_high.{method}"} <= texts
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 20_000
+
+
+@pytest.fixture(scope="module")
+def shortcut_run(second_run) -> RetrainRun:
+    """``make shortcut`` for covid_xray only: a DVC experiment in a temporary copy, logging into the project's store."""
+    root = second_run.root
+    commit(root, "retrained on new covid_xray images")
+    result = run(["make", "--no-print-directory", "--assume-old=venv", "shortcut", f"VENV={VENV}", "SHORTCUT_TARGETS=evaluate@covid_xray"], root)
+    return RetrainRun(root, result.stdout, (root / "outputs" / "shortcut" / "comparison.md").read_text())
+
+
+def test_shortcut_experiment_sits_beside_the_clean_run_with_its_own_data_and_models(shortcut_run):
+    import mlflow
+
+    root = shortcut_run.root
+    assert run(["git", "status", "--porcelain"], root).stdout == "" and "up to date" in run(["dvc", "status"], root).stdout  # workspace kept
+    assert "shortcut" in run(["dvc", "exp", "list", "--name-only"], root).stdout
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root}/mlruns/mlflow.db")
+    experiment = client.get_experiment_by_name("covid_xray/explain")
+    runs = {r.data.tags["registered_model_name"]: r for r in client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"])}
+    clean, planted = client.get_run(runs["covid_xray.small_cnn"].info.run_id), client.get_run(runs["covid_xray.small_cnn.shortcut"].info.run_id)
+    assert planted.data.tags["dvc.exp_name"] == "shortcut" and "dvc.exp_name" not in clean.data.tags
+    assert planted.inputs.dataset_inputs[0].dataset.digest != clean.inputs.dataset_inputs[0].dataset.digest
+    assert planted.data.metrics["shortcut.planted"] == 1.0 and clean.data.metrics["shortcut.planted"] == 0.0
+    assert str(client.get_model_version_by_alias("covid_xray.small_cnn.shortcut", "champion").version) == "1"
+    assert str(client.get_model_version_by_alias("covid_xray.small_cnn", "champion").version) == "1"  # the clean champion is untouched
+    comparison = shortcut_run.summary
+    assert "`covid_xray.small_cnn.shortcut` v1" in comparison and "`covid_xray.small_cnn` v1" in comparison
+    assert "share on marker, shortcut" in comparison and "| Random |" in comparison

@@ -17,22 +17,29 @@ def metrics(auc: float, p: float, with_lesions: bool) -> dict:
     }  # fmt: skip
     if with_lesions:
         result.update(pointing_game={"gradcam": 0.5, "random": 0.0}, mass_in_mask={"gradcam": 0.3, "random": 0.1}, top_iou={"gradcam": 0.2, "random": 0.05})
+        result.update(mass_in_mask_ci_low={"gradcam": 0.25, "random": 0.05}, mass_in_mask_ci_high={"gradcam": 0.35, "random": 0.15}, mass_in_mask_p_vs_random={"gradcam": 0.03})
+    result.update(
+        marker_mass={"gradcam": 0.02, "random": 0.04}, marker_mass_ci_low={"gradcam": 0.01, "random": 0.03},
+        marker_mass_ci_high={"gradcam": 0.03, "random": 0.05}, marker_mass_p_vs_random={"gradcam": 0.001},
+        shortcut={"planted": 1.0, "accuracy_with_marker": 0.95, "accuracy_without_marker": 0.4},
+    )  # fmt: skip
     return result
 
 
 def results(tmp_path, with_lesions=True) -> DatasetResults:
     (tmp_path / "figures").mkdir()
     (tmp_path / "figures" / "m.sic.png").write_bytes(b"\x89PNG fake")
-    classification = [{"name": "ds.small_cnn", "version": "2", "accuracy": 0.8, "macro_f1": 0.75, "val_macro_f1": 0.7, "explained": True}]
+    classification = [{"name": "ds.small_cnn", "version": "2", "accuracy": 0.8, "macro_f1": 0.75, "min_recall": 0.6, "val_macro_f1": 0.7, "explained": True}]
     return DatasetResults("ds", classification, {"ds.small_cnn": metrics(0.612, 0.004, with_lesions)}, {"ds.small_cnn": ["figures/m.sic.png"]})
 
 
 def test_section_tables_carry_intervals_significance_and_exclusions(tmp_path):
     text = dataset_section(results(tmp_path), ["gradcam", "random"], LABELS)
-    assert "| ds.small_cnn | v2 | 0.800 | 0.750 | 0.700 | yes |" in text
+    assert "| ds.small_cnn | v2 | 0.800 | 0.750 | 0.600 | 0.700 | yes |" in text
     assert "| Grad-CAM | 0.612 [0.512, 0.712]** |" in text and "| Random | 0.400 [0.300, 0.500] |" in text
     assert "| Grad-CAM | n/a |" in text  # every image excluded from AIC
-    assert "pointing game" in text and "| Grad-CAM | 0.200 |" in text  # top IoU and sanity rows
+    assert "pointing game" in text and "| Grad-CAM | 0.200 |" in text  # top IoU (no interval) and sanity rows
+    assert "| Grad-CAM | 0.300 [0.250, 0.350]* |" in text  # mass in mask with its interval and test against Random
     assert "| ds.small_cnn | 6 | 0 | 6 | 0 | 1 |" in text
     assert "![m.sic](figures/m.sic.png)" in text
 
@@ -50,3 +57,10 @@ def test_html_is_self_contained(tmp_path):
     html = to_html(section, tmp_path, "title")
     assert "<table>" in html and "figures/m.sic.png" not in html
     assert "data:image/png;base64," + base64.b64encode(b"\x89PNG fake").decode() in html
+
+
+def test_shortcut_table_ranks_methods_by_their_saliency_on_the_marker(tmp_path):
+    text = dataset_section(results(tmp_path), ["gradcam", "random"], LABELS)
+    section = text.split("### Saliency on the marker region, ds.small_cnn: planted shortcut")[1]
+    assert "with the marker 0.950, without it 0.400" in section
+    assert section.index("| 1 | Random | 0.040 [0.030, 0.050] | 1.000 |") < section.index("| 2 | Grad-CAM | 0.020 [0.010, 0.030]** | 0.500 |")

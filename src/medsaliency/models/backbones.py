@@ -80,8 +80,7 @@ def build_classifier(
 
 
 def _backbone_features(spec: BackboneSpec, x):
-    """The features of the backbone applied to tensor ``x``, flat ``[B, F]``: global-average-pooled
-    for ``keras.applications``; kept per position for the small CNN."""
+    """Global-average-pooled features ``[B, F]`` of the backbone applied to tensor ``x``."""
     import keras
 
     if spec.application is None:
@@ -92,19 +91,25 @@ def _backbone_features(spec: BackboneSpec, x):
 
 
 def _small_cnn_features(x):
-    """Four conv blocks (32-64-128-128 filters); the last conv's activation is ``last_conv``.
+    """Three conv blocks (16-32-64 filters, each conv-BN-ReLU-max-pool), a 64-filter conv-BN-ReLU
+    block (``conv4``) and a last 64-filter conv (``last_conv``, the Grad-CAM layer), then global
+    average pooling.
 
-    Its ``[S/8, S/8, 128]`` activations are flattened, not averaged: the phantom classes (and the
-    real tumour types) differ as much by *where* the lesion sits as by how it looks, and a global
-    average pool throws the position away. On the default 64-px phantoms the head holds 8x8x128
-    features per class.
+    The two convolutions after the last pooling widen the receptive field to 54 px, so on the
+    64-px default images, with zero padding, the features know *where* they are: the phantom
+    classes (and the real tumour types) differ as much by the lesion's position as by its look.
+    The Grad-CAM layer keeps 1/8 of the input side (8x8 at 64 px: a 4x4 layer was too coarse to
+    point at a 4-px pituitary lesion), and global average pooling keeps Grad-CAM exact (it is
+    then CAM). Narrow on purpose: ~15 M multiply-adds per 64-px image, so the twelve attribution
+    methods stay affordable on a CPU.
     """
     import keras
 
-    for index, filters in enumerate((32, 64, 128)):
+    for index, filters in enumerate((16, 32, 64, 64)):
         x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{index + 1}")(x)
         x = keras.layers.BatchNormalization(name=f"bn{index + 1}")(x)
         x = keras.layers.Activation("relu", name=f"relu{index + 1}")(x)
-        x = keras.layers.MaxPooling2D(2, name=f"pool{index + 1}")(x)
-    x = keras.layers.Conv2D(128, 3, padding="same", activation="relu", name="last_conv")(x)
-    return keras.layers.Flatten(name="features")(x)
+        if index < 3:
+            x = keras.layers.MaxPooling2D(2, name=f"pool{index + 1}")(x)
+    x = keras.layers.Conv2D(64, 3, padding="same", activation="relu", name="last_conv")(x)
+    return keras.layers.GlobalAveragePooling2D(name="features")(x)

@@ -5,7 +5,7 @@ heart and mediastinum (bright, cutting into the left lung), the spine, and curve
 Findings, by class:
 
 - **Normal**: none;
-- **Lung_Opacity**: patchy, dense consolidation (confluent blobs) in the lower zone of one or both lungs;
+- **Lung_Opacity**: a dense, patchy consolidation in the middle or lower zone of one lung or both;
 - **COVID**: bilateral, peripheral, hazy ground-glass opacity, lower zones first.
 
 ``atypical_fraction`` of images get a weak finding in an unusual place (upper zones,
@@ -84,23 +84,29 @@ def _ribs(thorax: Thorax, y: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.where((np.abs(x) > 0.06) & (np.abs(x) < 0.75) & (y > -0.7) & (y < 0.45), bands**6, 0.0)
 
 
+def _consolidation(thorax: Thorax, y: np.ndarray, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """0..1: one dense, soft-edged consolidation in the middle or lower zone of one lung, or one in each."""
+    side = rng.choice([-1.0, 1.0, 0.0])
+    density = np.zeros(y.shape, dtype=np.float32)
+    for lung in (-1.0, 1.0) if side == 0.0 else (side,):
+        centre = (rng.uniform(-0.1, 0.2), lung * (thorax.lung_offset + rng.uniform(-0.05, 0.05)))
+        distance = ellipse_radius(y, x, centre, (rng.uniform(0.15, 0.25), rng.uniform(0.12, 0.2)))
+        density = np.maximum(density, np.clip(3.0 * (1.0 - distance), 0.0, 1.0))
+    return density
+
+
 def _finding(thorax: Thorax, label: str, atypical: bool, y: np.ndarray, x: np.ndarray, lungs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Extra density 0..~1 inside the lungs for the class's finding (zeros for Normal)."""
     if label == "Normal" and not atypical:
         return np.zeros(y.shape, dtype=np.float32)
     size = y.shape[0]
-    consolidation = label == "Lung_Opacity" and not atypical
-    patches = np.clip(smooth_noise(rng, size, 0.05 if consolidation else 0.035), 0.0, None)
+    patches = np.clip(smooth_noise(rng, size, 0.035), 0.0, None)
     if atypical:
         zone = np.clip(-y - 0.1, 0.0, None) * 2.0  # upper zones, any class
         return 0.35 * lungs * zone * patches
     lower_zone = np.clip((y + 0.1) / 0.5, 0.0, 1.0)
     if label == "Lung_Opacity":
-        side = rng.choice([-1.0, 1.0, 0.0])
-        selected = np.ones(y.shape, dtype=bool) if side == 0.0 else (np.sign(x) == side)
-        dense = np.clip(patches * 1.5, 0.0, 1.0)  # confluent blobs over half of the zone, dense at their core
-        middle_and_lower_zone = np.clip((y + 0.35) / 0.4, 0.0, 1.0)
-        return lungs * selected * middle_and_lower_zone * dense
+        return lungs * _consolidation(thorax, y, x, rng) * (0.6 + 0.4 * np.clip(patches, 0.0, 1.0))
     periphery = np.zeros(y.shape, dtype=np.float32)
     for side in (-1.0, 1.0):
         distance = ellipse_radius(y, x, (-0.05, side * thorax.lung_offset), thorax.lung_radii)

@@ -4,9 +4,10 @@ import keras
 import numpy as np
 import pytest
 
-from medsaliency.config import Hyperparameters, TrainConfig
+from medsaliency.config import FeaturelessConfig, Hyperparameters, TrainConfig
 from medsaliency.errors import ConfigError
 from medsaliency.models.backbones import BACKBONES, backbone_spec, build_classifier
+from medsaliency.models.featureless import featureless_images, soft_targets
 from medsaliency.models.metrics import classification_metrics, confusion
 from medsaliency.models.training import (
     class_weights,
@@ -18,7 +19,7 @@ from medsaliency.models.training import (
 )
 
 PAPER_NINE = {"vgg16", "vgg19", "resnet50", "resnet50v2", "densenet121", "xception", "inceptionv3", "inceptionresnetv2", "efficientnetb0"}
-TRAIN = TrainConfig(patience=5, mixed_precision=False, deterministic=True)
+TRAIN = TrainConfig(patience=5, mixed_precision=False, deterministic=True, featureless=FeaturelessConfig(copies=1, known_fraction=0.01))
 
 
 def test_registry_has_the_paper_nine_and_a_small_cnn():
@@ -131,9 +132,30 @@ def test_inference_matches_training_mode_after_fitting():
     np.testing.assert_allclose(inference, model(train[0], training=True).numpy(), atol=1e-4)  # one batch: batch statistics = population
 
 
+def test_featureless_copies_are_blurred_seeded_and_target_the_uniform_distribution():
+    x = np.random.default_rng(4).random((3, 16, 16, 1), dtype=np.float32)
+    config = FeaturelessConfig(copies=2, known_fraction=0.05)
+    extra = featureless_images(x, config, seed=1)
+    assert extra.shape == (6, 16, 16, 1) and extra.dtype == np.float32
+    assert extra[..., 0].std(axis=(1, 2)).mean() < x[..., 0].std(axis=(1, 2)).mean()  # blurred: less detail
+    np.testing.assert_array_equal(extra, featureless_images(x, config, seed=1))
+    assert not np.array_equal(extra[:3], extra[3:])  # each copy its own random pixels
+    assert featureless_images(x, config.model_copy(update={"copies": 0}), seed=1).shape == (0, 16, 16, 1)
+    np.testing.assert_allclose(soft_targets(np.array([2, 0]), 1, 3), [[0, 0, 1], [1, 0, 0], [1 / 3, 1 / 3, 1 / 3]])
+
+
+def test_a_model_fitted_with_featureless_copies_is_unsure_of_featureless_images():
+    rng = np.random.default_rng(0)
+    train, val = separable_images(96, rng), separable_images(30, rng)
+    model, _ = fitted_small_cnn(train, val, batch_size=16, epochs=8)
+    assert classification_metrics(val[1], predict_probabilities(model, val[0]), ["a", "b", "c"])["accuracy"] > 0.9
+    blurred = featureless_images(val[0], TRAIN.featureless, seed=9)
+    assert predict_probabilities(model, blurred).max(axis=1).mean() < 0.7
+
+
 def test_mixed_precision_keeps_float32_probabilities():
     try:
-        configure_runtime(TrainConfig(patience=1, mixed_precision=True, deterministic=False), seed=0)
+        configure_runtime(TRAIN.model_copy(update={"mixed_precision": True, "deterministic": False}), seed=0)
         model = build_classifier("small_cnn", 16, 3, 0.0)
         assert keras.mixed_precision.global_policy().name == "mixed_float16"
         assert model.get_layer("conv1").compute_dtype == "float16"

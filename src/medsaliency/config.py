@@ -114,16 +114,27 @@ class PhantomConfig(_Section):
     chest: ChestPhantomConfig
 
 
+class FeaturelessConfig(_Section):
+    """Outlier exposure with featureless images (see :mod:`medsaliency.models.featureless`):
+    ``copies`` blurred copies of every training image, each interpolated from a random
+    ``known_fraction`` of its pixels, trained towards the uniform class distribution (0 = off)."""
+
+    copies: int = Field(ge=0)
+    known_fraction: float = Field(gt=0, lt=1)
+
+
 class TrainConfig(_Section):
     """How one model is fitted (the hyperparameters come from each Optuna trial).
 
     ``patience``: epochs without a better ``val_loss`` before early stopping (best weights kept).
     ``mixed_precision``: ``mixed_float16`` compute (use on GPUs; the classifier output stays float32).
+    ``featureless``: blurred, class-free training images the model learns to be unsure about.
     """
 
     patience: int = Field(ge=1)
     mixed_precision: bool
     deterministic: bool
+    featureless: FeaturelessConfig
 
 
 class Hyperparameters(_Section):

@@ -1,4 +1,4 @@
-"""Fit one classifier: tf.data input, augmentation, class weights, early stopping.
+"""Fit one classifier: tf.data input, augmentation, class weights, featureless images, early stopping.
 
 Arrays are those of :mod:`medsaliency.data.prepare`: ``x`` float32 ``[N, S, S, 1]`` in [0, 1],
 ``y`` int64 ``[N]`` class indices.
@@ -30,17 +30,17 @@ def class_weights(y: np.ndarray, n_classes: int) -> dict[int, float]:
     return {k: float(len(y) / (n_classes * counts[k])) if counts[k] else 1.0 for k in range(n_classes)}
 
 
-def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, training: bool, augmentation: float, seed: int):
-    """``tf.data`` pipeline: cache, (shuffle, augment,) batch, prefetch."""
+def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, training: bool, augmentation: float, seed: int, weights: np.ndarray | None = None):
+    """``tf.data`` pipeline of ``(x, y)`` or ``(x, y, weights)`` elements: cache, (shuffle, augment,) batch, prefetch."""
     import tensorflow as tf
 
-    dataset = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+    dataset = tf.data.Dataset.from_tensor_slices((x, y) if weights is None else (x, y, weights)).cache()
     if training:
         dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size)
     if training and augmentation > 0:
         augment = augmentation_layers(augmentation, seed)
-        dataset = dataset.map(lambda images, labels: (augment(images, training=True), labels), num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = dataset.map(lambda images, *rest: (augment(images, training=True), *rest), num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
@@ -70,22 +70,28 @@ def make_optimizer(hp: Hyperparameters):
 def fit_classifier(model, train_xy: tuple[np.ndarray, np.ndarray], val_xy: tuple[np.ndarray, np.ndarray], hp: Hyperparameters, epochs: int, train: TrainConfig, seed: int, callbacks: Sequence = ()):
     """Compile and fit ``model`` in place; returns the Keras ``History``.
 
-    Before every validation the BatchNormalization statistics are recomputed over the training
-    images (:func:`population_batch_norm_statistics`), so validation, early stopping (``val_loss``,
-    ``train.patience``, best weights restored) and the saved model all see the network exactly as
-    inference will run it.
+    The training images are weighted by :func:`class_weights` and joined by the featureless
+    copies of ``train.featureless`` (weight 1, uniform target; :mod:`.featureless`). Before every
+    validation the BatchNormalization statistics are recomputed over the real training images
+    (:func:`population_batch_norm_statistics`), so validation (real images only), early stopping
+    (``val_loss``, ``train.patience``, best weights restored) and the saved model all see the
+    network exactly as inference will run it.
     """
     import keras
 
-    n_classes = int(model.output_shape[-1])
-    model.compile(optimizer=make_optimizer(hp), loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
-    statistics = population_batch_norm_statistics(train_xy[0], hp.batch_size)
+    from medsaliency.models.featureless import featureless_images, soft_targets
+
+    (x, y), n_classes = train_xy, int(model.output_shape[-1])
+    extra = featureless_images(x, train.featureless, seed)
+    weights = np.concatenate([np.array([class_weights(y, n_classes)[label] for label in y], np.float32), np.ones(len(extra), np.float32)])
+    model.compile(optimizer=make_optimizer(hp), loss="categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
+    statistics = population_batch_norm_statistics(x, hp.batch_size)
     stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=train.patience, restore_best_weights=True)
+    training = make_dataset(np.concatenate([x, extra]), soft_targets(y, len(extra), n_classes), hp.batch_size, True, hp.augmentation, seed, weights)
     return model.fit(
-        make_dataset(*train_xy, hp.batch_size, training=True, augmentation=hp.augmentation, seed=seed),
-        validation_data=make_dataset(*val_xy, hp.batch_size, training=False, augmentation=0.0, seed=seed),
+        training,
+        validation_data=make_dataset(val_xy[0], soft_targets(val_xy[1], 0, n_classes), hp.batch_size, training=False, augmentation=0.0, seed=seed),
         epochs=epochs,
-        class_weight=class_weights(train_xy[1], n_classes),
         callbacks=[statistics, stopping, *callbacks],
         shuffle=False,  # the tf.data pipeline shuffles, seeded
         verbose=0,

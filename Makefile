@@ -55,6 +55,7 @@ test: venv $(ACTIONLINT)
 # MLflow UI over the local store: experiments, nested trial runs, registered models and aliases.
 UI_PORT ?= 5000
 ui: venv
+	@echo "MLflow UI: http://127.0.0.1:$(UI_PORT)/#/experiments?workflowType=machine_learning"
 	mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db --host 127.0.0.1 --port $(UI_PORT)
 
 # MLflow tracking server: a database backend and an artifact root, for several machines or workers.

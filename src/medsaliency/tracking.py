@@ -26,6 +26,8 @@ from medsaliency.paths import absolute_sqlite_url, prepared_dir
 
 UNKNOWN = "unknown"
 EXPERIMENT_NAME_TAG = "dvc.exp_name"
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+MODEL_TRAINING_KIND = "custom_model_development"
 
 # mlflow.set_tracking_uri() also writes MLFLOW_TRACKING_URI into os.environ, so the user's own
 # setting is read once, at the first configuration in this process, before we change it.
@@ -67,17 +69,25 @@ def experiment_name(dataset: str, purpose: str) -> str:
 
 
 def ensure_experiment(name: str, uri: str) -> str:
-    """The experiment's id, created with artifacts next to a sqlite store (``mlruns/artifacts``)."""
+    """The experiment's id, created with artifacts next to a sqlite store (``mlruns/artifacts``).
+
+    Tagged ``mlflow.experimentKind = custom_model_development``, the tag MLflow 3 reads for an
+    experiment's kind (model training, not GenAI). The 3.17 UI still opens on its GenAI view
+    unless the sidebar switch says "Model training" or the URL carries
+    ``?workflowType=machine_learning`` (what ``make ui`` prints).
+    """
     import mlflow
 
     existing = mlflow.get_experiment_by_name(name)
     if existing is not None:
+        if existing.tags.get(EXPERIMENT_KIND_TAG) != MODEL_TRAINING_KIND:
+            mlflow.MlflowClient().set_experiment_tag(existing.experiment_id, EXPERIMENT_KIND_TAG, MODEL_TRAINING_KIND)
         return existing.experiment_id
     artifact_location = None
     if uri.startswith("sqlite:///"):
         folder = Path(uri.removeprefix("sqlite:///")).parent / "artifacts" / name.replace("/", "_")
         artifact_location = folder.resolve().as_uri()
-    return mlflow.create_experiment(name, artifact_location=artifact_location)
+    return mlflow.create_experiment(name, artifact_location=artifact_location, tags={EXPERIMENT_KIND_TAG: MODEL_TRAINING_KIND})
 
 
 def run_tags(dataset: str, stage: str, root: Path = Path("."), backbone: str | None = None) -> dict[str, str]:

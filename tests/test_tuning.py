@@ -100,6 +100,13 @@ def test_every_trial_is_a_nested_mlflow_run_with_the_standard_tags(tuned):
         assert run.data.params["optimizer"] in ("sgd", "adam") and "val_macro_f1" in run.data.metrics
         history = mlflow.MlflowClient().get_metric_history(run.info.run_id, "loss")
         assert [m.step for m in history] == list(range(len(history))) and len(history) >= 1
+    digests = set()
+    for run in [*runs, *mlflow.search_runs(experiment_names=[f"{DATASET}/tuning"], filter_string="tags.role = 'study'", output_format="list")]:
+        (item,) = mlflow.MlflowClient().get_run(run.info.run_id).inputs.dataset_inputs  # the prepared data it trained on
+        assert item.dataset.name == DATASET and {tag.key: tag.value for tag in item.tags} == {"mlflow.data.context": "training"}
+        digests.add(item.dataset.digest)
+    (digest,) = digests
+    assert study_of(tuned).study_name.split(".data-")[1].startswith(digest[:8])  # the study is named by the same data digest
 
 
 def test_best_model_is_logged_with_signature_example_and_test_metrics(tuned):

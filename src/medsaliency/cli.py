@@ -99,9 +99,6 @@ def _registry_command(args: argparse.Namespace) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
 
 def _retrain_command(args: argparse.Namespace) -> int:
     from medsaliency.retrain import retrain
@@ -132,3 +129,7 @@ def _shortcut_comparison_command(args: argparse.Namespace) -> int:
     print(markdown)
     print(f"wrote {target}")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -64,3 +64,19 @@ def test_shortcut_table_ranks_methods_by_their_saliency_on_the_marker(tmp_path):
     section = text.split("### Saliency on the marker region, ds.small_cnn: planted shortcut")[1]
     assert "with the marker 0.950, without it 0.400" in section
     assert section.index("| 1 | Random | 0.040 [0.030, 0.050] | 1.000 |") < section.index("| 2 | Grad-CAM | 0.020 [0.010, 0.030]** | 0.500 |")
+
+
+def test_shortcut_comparison_ranks_methods_by_their_share_on_the_marker_against_random():
+    from medsaliency.shortcut_comparison import ExplanationRun, comparison_markdown
+
+    def run(model, shares, accuracy):
+        metrics = {f"marker_mass.{m}": v for m, v in shares.items()} | {"shortcut.accuracy_with_marker": 1.0, "shortcut.accuracy_without_marker": accuracy}
+        return ExplanationRun(model, "1", "abc", "d1", metrics)
+
+    clean = run("ds.small_cnn", {"gradcam": 0.001, "random": 0.006}, 0.9)
+    planted = run("ds.small_cnn.shortcut", {"gradcam": 0.03, "random": 0.006}, 0.4)
+    text = comparison_markdown("ds", {"clean": clean, "shortcut": planted}, LABELS)
+    assert "1.000 as explained, 0.400 without the marker" in text
+    assert text.index("| 1 | Grad-CAM | 0.001 | 0.030 | 0.029 | 5.000 |") < text.index("| 2 | Random | 0.006 | 0.006 | 0.000 | 1.000 |")
+    only_clean = comparison_markdown("ds", {"clean": clean}, LABELS)
+    assert "- shortcut: no evaluated explanation run in MLflow yet" in only_clean and "| rank |" not in only_clean

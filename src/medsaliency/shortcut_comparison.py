@@ -5,8 +5,9 @@ models are registered as ``<dataset>.<backbone>.shortcut`` and its explanation r
 the same ``<dataset>/explain`` experiments as the clean ones. This module finds, per dataset,
 the newest evaluated explanation run of each kind and writes one Markdown table: each model's
 accuracy with and without the marker, and per saliency method the share of saliency on the
-marker region in both runs, ranked by how clearly the method exposes the shortcut (its share
-in the shortcut run, as a multiple of Random's). Random has no access to the model: its share
+marker region in both runs (and, where masks mark lesions, on the lesion), ranked by how
+clearly the method exposes the shortcut (its share on the marker in the shortcut run, as a
+multiple of Random's). Random has no access to the model: its share
 is the marker's area in both runs, the check that the comparison is fair.
 """
 
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 SHORTCUT_SUFFIX = ".shortcut"
 MARKER_PREFIX = "marker_mass."
+LESION_PREFIX = "mass_in_mask."
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,9 @@ def comparison_markdown(dataset: str, runs: dict[str, ExplanationRun], labels: d
     clean, shortcut = runs["clean"].metrics, runs["shortcut"].metrics
     methods = sorted((key.removeprefix(MARKER_PREFIX) for key in shortcut if key.startswith(MARKER_PREFIX)), key=lambda m: -shortcut[MARKER_PREFIX + m])
     random_share = shortcut.get(MARKER_PREFIX + "random")
+    lesion = any(key.startswith(LESION_PREFIX) for key in shortcut)
     header = ["rank", "method", "share on marker, clean", "share on marker, shortcut [95% CI]", "shift", "x Random (shortcut)"]
+    header += ["share on lesion, clean -> shortcut"] if lesion else []
     rows = []
     for rank, method in enumerate(methods, start=1):
         before, after = clean.get(MARKER_PREFIX + method), shortcut[MARKER_PREFIX + method]
@@ -75,7 +79,10 @@ def comparison_markdown(dataset: str, runs: dict[str, ExplanationRun], labels: d
         interval = f" [{low:.3f}, {high:.3f}]" if low is not None and high is not None else ""
         shift = _number(after - before) if before is not None else "n/a"
         ratio = _number(after / random_share) if random_share else "n/a"
-        rows.append([str(rank), labels.get(method, method), _number(before), f"{after:.3f}{interval}", shift, ratio])
+        row = [str(rank), labels.get(method, method), _number(before), f"{after:.3f}{interval}", shift, ratio]
+        if lesion:
+            row.append(f"{_number(clean.get(LESION_PREFIX + method))} -> {_number(shortcut.get(LESION_PREFIX + method))}")
+        rows.append(row)
     table = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|", *("| " + " | ".join(row) + " |" for row in rows)]
     return "\n".join([*lines, "", *table]) + "\n"
 

@@ -20,6 +20,7 @@ from medsaliency.data.phantoms import brain, chest
 from medsaliency.data.phantoms.drawing import outline_coordinates
 from medsaliency.errors import DataError
 
+
 def write_phantom_datasets(params: Params, root: Path = Path(".")) -> list[Path]:
     """Write every dataset of ``params`` as phantoms under ``root``; return the folders written.
 

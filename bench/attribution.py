@@ -73,9 +73,15 @@ def reference_map(method: str, model, linear_model, image: np.ndarray, target: i
     if method.startswith("xrai"):
         from saliency.core import XRAI, XRAIParameters
 
-        parameters = XRAIParameters(steps=config.xrai.steps, area_threshold=config.xrai.area_threshold, algorithm=method.removeprefix("xrai_"))
+        parameters = XRAIParameters(
+            steps=config.xrai.steps, area_threshold=config.xrai.area_threshold, algorithm=method.removeprefix("xrai_")
+        )
         call_model_function = eager_call_model_function(linear_model)
-        return XRAI().GetMask(image, call_model_function, {"class": target}, batch_size=config.batch_size, extra_parameters=parameters).astype(np.float32)
+        return (
+            XRAI()
+            .GetMask(image, call_model_function, {"class": target}, batch_size=config.batch_size, extra_parameters=parameters)
+            .astype(np.float32)
+        )
     return gradients.channel_magnitude(getattr(gradients, method).signed(EagerModel(linear_model), image, target, config))
 
 
@@ -87,7 +93,9 @@ def reference_cam(method: str, model, image: np.ndarray, target: int, config, ta
     from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
     from tf_keras_vis.utils.scores import CategoricalScore
 
-    module = {"gradcam": tf_keras_vis.gradcam, "gradcam_plus_plus": tf_keras_vis.gradcam_plus_plus, "scorecam": tf_keras_vis.scorecam}[method]
+    module = {"gradcam": tf_keras_vis.gradcam, "gradcam_plus_plus": tf_keras_vis.gradcam_plus_plus, "scorecam": tf_keras_vis.scorecam}[
+        method
+    ]
     explainer = getattr(module, CAM_REFERENCES[method])(model, model_modifier=ReplaceToLinear(), clone=True)
     options = {"batch_size": config.batch_size} if method == "scorecam" else {}
     return explainer(CategoricalScore([target]), image[None], penultimate_layer=target_layer, **options)[0].astype(np.float32)
@@ -132,19 +140,27 @@ def main() -> None:
     reference_seconds, reference_maps = {}, {}
     for method in config.methods:
         start = time.perf_counter()
-        reference_maps[method] = [reference_map(method, model, linear_model, image, int(c), int(s), config, target_layer) for image, c, s in zip(images, classes, seeds)]
+        reference_maps[method] = [
+            reference_map(method, model, linear_model, image, int(c), int(s), config, target_layer)
+            for image, c, s in zip(images, classes, seeds, strict=True)
+        ]
         reference_seconds[method] = (time.perf_counter() - start) / len(images)
 
-    print(f"{args.backbone} on {len(images)} {args.dataset} test images of {images.shape[1]} px; ours: {setup:.2f} s once to build and trace")
+    print(
+        f"{args.backbone} on {len(images)} {args.dataset} test images of {images.shape[1]} px; ours: {setup:.2f} s once to build and trace"
+    )
     print(f"{'method':<22}{'reference s/img':>16}{'ours s/img':>12}{'ratio':>8}{'min r':>8}")
     for method in config.methods:
-        r = min(pearson(a, b) for a, b in zip(ours.maps[method], reference_maps[method]))
+        r = min(pearson(a, b) for a, b in zip(ours.maps[method], reference_maps[method], strict=True))
         ratio = reference_seconds[method] / ours.seconds_per_image[method]
         print(f"{LABELS[method]:<22}{reference_seconds[method]:>16.4f}{ours.seconds_per_image[method]:>12.4f}{ratio:>8.1f}{r:>8.4f}")
     reference_total, ours_total = sum(reference_seconds.values()), sum(ours.seconds_per_image.values())
     amortised = ours_total + setup / len(images)
     print(f"{'all methods':<22}{reference_total:>16.4f}{ours_total:>12.4f}{reference_total / ours_total:>8.1f}")
-    print(f"overall ratio {reference_total / ours_total:.1f}x (with the one-time build and trace spread over these {len(images)} images: {reference_total / amortised:.1f}x)")
+    print(
+        f"overall ratio {reference_total / ours_total:.1f}x (with the one-time build and trace spread over "
+        f"these {len(images)} images: {reference_total / amortised:.1f}x)"
+    )
 
 
 if __name__ == "__main__":

@@ -36,7 +36,11 @@ def devices() -> list[str]:
 
 def time_backbone(name: str, x: np.ndarray, y: np.ndarray, batch_size: int) -> dict:
     model = build_classifier(name, x.shape[1], int(y.max()) + 1, dropout=0.2)
-    model.compile(optimizer=keras.optimizers.SGD(0.001, momentum=0.9395, weight_decay=0.0003), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.001, momentum=0.9395, weight_decay=0.0003),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     start = time.perf_counter()
     model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
     first = time.perf_counter() - start

@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from medsaliency.config import load_params
-from medsaliency.evaluation.pic import PicSettings, compute_pic, from_uint8, to_uint8
+from medsaliency.evaluation.blur import from_uint8, to_uint8
+from medsaliency.evaluation.pic import PicSettings, compute_pic
 
 
 def reference_aucs(images, maps, labels, classes, masks, model, settings: PicSettings) -> dict[str, np.ndarray]:
@@ -49,7 +50,15 @@ def reference_aucs(images, maps, labels, classes, masks, model, settings: PicSet
         for m in range(len(maps)):
             for kind in aucs:
                 try:
-                    result = pair.compute_pic_metric(image, maps[m, n], masks[n], predictor(kind, n), list(settings.thresholds), min_pred_value=settings.min_pred_value, num_data_points=settings.num_points)
+                    result = pair.compute_pic_metric(
+                        image,
+                        maps[m, n],
+                        masks[n],
+                        predictor(kind, n),
+                        list(settings.thresholds),
+                        min_pred_value=settings.min_pred_value,
+                        num_data_points=settings.num_points,
+                    )
                     aucs[kind][m, n] = result.auc
                 except pair.ComputePicMetricError:
                     pass
@@ -85,7 +94,7 @@ def blur_cost_breakdown(images, maps, masks, thresholds) -> dict[str, float]:
                 clock.append(time.perf_counter())
                 webp_entropy(blurred)
                 clock.append(time.perf_counter())
-                for name, begin, end in zip(steps, clock, clock[1:]):
+                for name, begin, end in zip(steps, clock, clock[1:], strict=False):
                     steps[name].append(1e3 * (end - begin))
     return {name: float(np.median(values)) for name, values in steps.items()}
 
@@ -98,25 +107,25 @@ def inputs(dataset: str, size: int | None, count: int, params):
     import keras
     from scipy.ndimage import zoom
 
+    from medsaliency.artifacts import MapsFile, RegistryRecord
     from medsaliency.paths import maps_file, registry_file
-    from medsaliency.stages.attribute import load_champion, top_models
-    from medsaliency.stages.evaluate import load_maps
+    from medsaliency.registry import load_champion
     from medsaliency.tracking import configure_mlflow
 
     configure_mlflow(params.mlflow)
-    entry = top_models(registry_file(dataset))[0]
-    arrays = load_maps(maps_file(dataset, entry["name"]))
-    images, maps = arrays["images"][:count], arrays["maps"][:, :count]
-    labels, classes = arrays["labels"][:count], arrays["explained_class"][:count]
-    model = load_champion(entry["name"], str(arrays["model_version"]), dataset)
+    entry = RegistryRecord.read(registry_file(dataset)).explained()[0]
+    saved = MapsFile.read(maps_file(dataset, entry.name))
+    images, maps = saved.images[:count], saved.maps[:, :count]
+    labels, classes = saved.labels[:count], saved.explained_class[:count]
+    model = load_champion(entry.name, saved.model_version, dataset)
     native = images.shape[1]
     if size is None or size == native:
-        return images, maps, labels, classes, model, entry["name"]
+        return images, maps, labels, classes, model, entry.name
     factor = size / native
     images = np.clip(zoom(images, (1, factor, factor, 1), order=1), 0, 1).astype(np.float32)
     maps = zoom(maps, (1, 1, factor, factor), order=1).astype(np.float32)
     wrapped = keras.Sequential([keras.Input((size, size, images.shape[-1])), keras.layers.Resizing(native, native), model])
-    return images, maps, labels, classes, wrapped, f"{entry['name']} read at {size} px"
+    return images, maps, labels, classes, wrapped, f"{entry.name} read at {size} px"
 
 
 def main() -> None:
@@ -133,7 +142,9 @@ def main() -> None:
     params = load_params(args.params)
     images, maps, labels, classes, model, label = inputs(args.dataset, args.size, args.images, params)
     config = params.evaluation
-    settings = PicSettings(tuple(config.thresholds), "webp", config.random_mask_fraction, config.min_pred_value, config.keep_monotonous, config.num_points)
+    settings = PicSettings(
+        tuple(config.thresholds), "webp", config.random_mask_fraction, config.min_pred_value, config.keep_monotonous, config.num_points
+    )
     rng = np.random.default_rng(config.seed)
     masks = np.stack([random_pixel_mask(*images.shape[1:3], settings.random_mask_fraction, rng) for _ in images])
     import tensorflow as tf

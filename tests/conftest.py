@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import os
 import signal
 import time
@@ -18,23 +17,12 @@ REPO = Path(__file__).resolve().parents[1]
 REGION = (slice(2, 12), slice(3, 13))  # where region_model() looks
 
 
-def repo_params_raw() -> dict:
-    return yaml.safe_load((REPO / "params.yaml").read_text())
+TINY_PARAMS = Path(__file__).parent / "tiny_params.yaml"
 
 
 def tiny_params_raw() -> dict:
-    """The repo's params with phantoms small enough for a test (a few dozen images)."""
-    raw = copy.deepcopy(repo_params_raw())
-    raw["phantoms"]["brain"].update(patients_per_class=4, slices_per_patient=[2, 3], size=128)
-    raw["phantoms"]["chest"].update(images_per_class=6, size=160, mask_size=128)
-    for dataset in raw["datasets"].values():
-        dataset["image_size"] = 32
-    raw["tune"]["backbones"] = {"small_cnn": {"n_trials": 2, "epochs": 2}}
-    raw["tune"]["pruner"]["n_warmup_steps"] = 100  # no pruning: trial counts stay exact
-    raw["attribution"].update(images_per_class=1, smoothgrad={"nsamples": 3, "stdev_spread": 0.15})
-    raw["attribution"]["blur_ig"].update(steps=10)
-    raw["attribution"]["xrai"].update(steps=10)
-    return raw
+    """The suite's own small params (``tests/tiny_params.yaml``), a fresh copy for each caller to change."""
+    return yaml.safe_load(TINY_PARAMS.read_text())
 
 
 def pytest_configure(config):
@@ -120,8 +108,20 @@ def mlflow_server(backend_uri: str, artifacts: Path, timeout: float = 90.0):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [Path(sys.executable).parent / "mlflow", "server", "--backend-store-uri", backend_uri, "--artifacts-destination", str(artifacts),
-               "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]  # fmt: skip
+    command = [
+        Path(sys.executable).parent / "mlflow",
+        "server",
+        "--backend-store-uri",
+        backend_uri,
+        "--artifacts-destination",
+        str(artifacts),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
     env = {key: value for key, value in os.environ.items() if key != "MLFLOW_TRACKING_URI"}
     server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -134,7 +134,9 @@ def mlflow_server(backend_uri: str, artifacts: Path, timeout: float = 90.0):
                         break
             except OSError:
                 if server.poll() is not None or time.time() > deadline:
-                    raise RuntimeError(f"mlflow server did not start: {server.communicate()[0][-3000:] if server.poll() is not None else 'timed out'}") from None
+                    raise RuntimeError(
+                        f"mlflow server did not start: {server.communicate()[0][-3000:] if server.poll() is not None else 'timed out'}"
+                    ) from None
                 time.sleep(0.5)
         yield url
     finally:

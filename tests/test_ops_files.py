@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import REPO
 
 BIN = Path(sys.executable).parent
@@ -89,8 +88,13 @@ def test_ci_workflow_runs_what_gates_a_landing():
 def test_retrain_with_an_unknown_remote_stops_before_any_work_and_names_it(tmp_path, tiny_raw):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_raw, sort_keys=False))
     subprocess.run([BIN / "dvc", "init", "--no-scm", "-q"], cwd=tmp_path, check=True)
-    result = subprocess.run([BIN / "medsaliency", "retrain", "--remote", "nowhere"], cwd=tmp_path, capture_output=True, text=True,
-                            env={key: value for key, value in os.environ.items() if key != "MLFLOW_TRACKING_URI"})  # fmt: skip
+    result = subprocess.run(
+        [BIN / "medsaliency", "retrain", "--remote", "nowhere"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={key: value for key, value in os.environ.items() if key != "MLFLOW_TRACKING_URI"},
+    )
     assert result.returncode == 2
     assert "DVC remote 'nowhere' is not configured" in result.stderr and "configured: none" in result.stderr
     assert not (tmp_path / "dvc.lock").exists()

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import REPO, mlflow_server, tiny_params_raw
 
 pytestmark = pytest.mark.slow
@@ -95,7 +94,10 @@ def make_retrain(root: Path) -> RetrainRun:
     """``make retrain`` with this suite's venv as it is, against ``<root>/../remote``."""
     summary = root / "build" / "retrain-summary.md"
     summary.unlink(missing_ok=True)
-    result = run(["make", "--no-print-directory", "--assume-old=venv", "retrain", f"VENV={VENV}", f"RETRAIN_REMOTE_URL={root.parent / 'remote'}"], root)
+    result = run(
+        ["make", "--no-print-directory", "--assume-old=venv", "retrain", f"VENV={VENV}", f"RETRAIN_REMOTE_URL={root.parent / 'remote'}"],
+        root,
+    )
     return RetrainRun(root, result.stdout, summary.read_text())
 
 
@@ -112,7 +114,14 @@ def first_run(tmp_path_factory) -> RetrainRun:
 
 def test_whole_pipeline_runs_and_is_then_up_to_date(first_run):
     root, raw = first_run.root, tiny_params_raw()
-    for stage in ("validate@brain_tumor", "tune@covid_xray-small_cnn", "register@brain_tumor", "attribute@covid_xray", "evaluate@brain_tumor", "report"):
+    for stage in (
+        "validate@brain_tumor",
+        "tune@covid_xray-small_cnn",
+        "register@brain_tumor",
+        "attribute@covid_xray",
+        "evaluate@brain_tumor",
+        "report",
+    ):
         assert f"Running stage '{stage}'" in first_run.stdout
     for dataset in ("brain_tumor", "covid_xray"):
         assert json.loads((root / "outputs" / "validate" / dataset / "validation.json").read_text())["success"] is True
@@ -136,14 +145,23 @@ def test_whole_pipeline_runs_and_is_then_up_to_date(first_run):
     params = yaml.safe_load(original)
     params["tune"]["backbones"]["small_cnn"]["epochs"] = 3
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    stale = {line.strip().rstrip(":") for line in run(["dvc", "status"], root).stdout.splitlines() if line and not line.startswith(("\t", " "))}
+    stale = {
+        line.strip().rstrip(":") for line in run(["dvc", "status"], root).stdout.splitlines() if line and not line.startswith(("\t", " "))
+    }
     (root / "params.yaml").write_text(original)
     assert stale == {"tune@brain_tumor-small_cnn", "tune@covid_xray-small_cnn", "register@brain_tumor", "register@covid_xray"}
 
 
 def test_make_retrain_pushes_everything_and_promotes_the_first_champions(first_run):
     for dataset in ("brain_tumor", "covid_xray"):
-        assert gate_row(first_run.summary, f"{dataset}.small_cnn") == [f"{dataset}.small_cnn", "none", "v1", "promoted", "no champion yet", "v1"]
+        assert gate_row(first_run.summary, f"{dataset}.small_cnn") == [
+            f"{dataset}.small_cnn",
+            "none",
+            "v1",
+            "promoted",
+            "no champion yet",
+            "v1",
+        ]
     assert "2 of 2 champion(s) moved" in first_run.summary and "### SIC AUC" in first_run.summary and "| Grad-CAM |" in first_run.summary
     assert "in sync" in run(["dvc", "status", "--cloud", "--remote", "rehearsal"], first_run.root).stdout
 
@@ -170,11 +188,14 @@ def second_run(first_run, tmp_path_factory) -> RetrainRun:
 def test_make_retrain_on_new_data_keeps_the_champion_against_a_challenger_that_is_not_better(second_run):
     import mlflow
 
-    model, before, challenger, decision, reason, after = gate_row(second_run.summary, "covid_xray.small_cnn")
+    _, before, challenger, decision, reason, after = gate_row(second_run.summary, "covid_xray.small_cnn")
     assert (before, challenger, decision, after) == ("v1", "v2", "kept", "v1") and "does not beat" in reason
     assert gate_row(second_run.summary, "brain_tumor.small_cnn")[1:5] == ["v1", "v1", "unchanged", "no new challenger"]
     assert "0 of 2 champion(s) moved" in second_run.summary
-    assert "Running stage 'tune@covid_xray-small_cnn'" in second_run.stdout and "Running stage 'tune@brain_tumor-small_cnn'" not in second_run.stdout
+    assert (
+        "Running stage 'tune@covid_xray-small_cnn'" in second_run.stdout
+        and "Running stage 'tune@brain_tumor-small_cnn'" not in second_run.stdout
+    )
     changes = second_run.summary.split("## Metrics this run changed")[1].split("## AUCs")[0]
     assert "| outputs/tune/covid_xray/small_cnn.json | study | covid_xray.small_cnn.data-" in changes  # a new study: new data
     assert "brain_tumor" not in changes
@@ -230,7 +251,10 @@ def check_evaluation(root: Path, dataset: str) -> None:
     assert set(metrics["excluded"]) == {"aic", "sic"} and metrics["n_images"] == 3
     assert ("pointing_game" in metrics) == (dataset == "brain_tumor") and metrics["sanity_ssim"]["random"] == 1.0
     assert ("mass_in_mask_p_vs_random" in metrics) == (dataset == "brain_tumor") and set(metrics["marker_mass"]) == set(METHODS)
-    assert metrics["shortcut"]["planted"] == 0.0 and metrics["shortcut"]["accuracy_with_marker"] == metrics["shortcut"]["accuracy_without_marker"]
+    assert (
+        metrics["shortcut"]["planted"] == 0.0
+        and metrics["shortcut"]["accuracy_with_marker"] == metrics["shortcut"]["accuracy_without_marker"]
+    )
     curves = (root / "outputs" / "plots" / dataset / f"{dataset}.small_cnn.sic.csv").read_text().splitlines()
     assert curves[0].split(",") == ["information", *METHODS] and len(curves) == 1002
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root}/mlruns/mlflow.db")
@@ -271,13 +295,21 @@ def test_failed_validation_stops_the_pipeline_with_named_failures(tmp_path, tiny
 # Every text on the page while the compare view's metrics table (a virtualised grid that renders
 # only the rows in view) is scrolled from top to bottom; the grid is left scrolled to its end.
 TEXTS_WHILE_SCROLLING_METRICS = """(async () => {
-  const textNodes = () => { const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT), found = []; while (walk.nextNode()) found.push(walk.currentNode); return found; };
+  const textNodes = () => {
+    const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT), found = [];
+    while (walk.nextNode()) found.push(walk.currentNode);
+    return found;
+  };
   const texts = () => textNodes().map(node => node.nodeValue.trim()).filter(Boolean);
   const anchor = textNodes().find(node => node.nodeValue.trim() === 'aic_auc.gradcam');
   let grid = anchor && anchor.parentElement;
   while (grid && grid.scrollHeight <= grid.clientHeight + 2) grid = grid.parentElement;
   const seen = new Set(texts());
-  for (let y = 0; grid && y <= grid.scrollHeight; y += 40) { grid.scrollTop = y; await new Promise(done => setTimeout(done, 80)); texts().forEach(t => seen.add(t)); }
+  for (let y = 0; grid && y <= grid.scrollHeight; y += 40) {
+    grid.scrollTop = y;
+    await new Promise(done => setTimeout(done, 80));
+    texts().forEach(t => seen.add(t));
+  }
   if (grid) grid.scrollIntoView({block: 'center'});
   return [...seen];
 })()"""
@@ -288,7 +320,6 @@ def test_mlflow_ui_in_chromium_compares_the_explanation_runs_auc_metrics(second_
     """The UI over the store of both runs, in a real headless Chromium: the compare view of both explanation
     runs lists every ``sic_auc.*``/``aic_auc.*`` metric side by side (NaN too: the tiny models are weak)."""
     import mlflow
-
     from tools.headless import Browser
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -320,7 +351,9 @@ def shortcut_run(second_run) -> RetrainRun:
     """``make shortcut`` for covid_xray only: a DVC experiment in a temporary copy, logging into the project's store."""
     root = second_run.root
     commit(root, "retrained on new covid_xray images")
-    result = run(["make", "--no-print-directory", "--assume-old=venv", "shortcut", f"VENV={VENV}", "SHORTCUT_TARGETS=evaluate@covid_xray"], root)
+    result = run(
+        ["make", "--no-print-directory", "--assume-old=venv", "shortcut", f"VENV={VENV}", "SHORTCUT_TARGETS=evaluate@covid_xray"], root
+    )
     return RetrainRun(root, result.stdout, (root / "outputs" / "shortcut" / "comparison.md").read_text())
 
 
@@ -328,12 +361,20 @@ def test_shortcut_experiment_sits_beside_the_clean_run_with_its_own_data_and_mod
     import mlflow
 
     root = shortcut_run.root
-    assert run(["git", "status", "--porcelain"], root).stdout == "" and "up to date" in run(["dvc", "status"], root).stdout  # workspace kept
+    assert (
+        run(["git", "status", "--porcelain"], root).stdout == "" and "up to date" in run(["dvc", "status"], root).stdout
+    )  # workspace kept
     assert "shortcut" in run(["dvc", "exp", "list", "--name-only"], root).stdout
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root}/mlruns/mlflow.db")
     experiment = client.get_experiment_by_name("covid_xray/explain")
-    runs = {r.data.tags["registered_model_name"]: r for r in client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"])}
-    clean, planted = client.get_run(runs["covid_xray.small_cnn"].info.run_id), client.get_run(runs["covid_xray.small_cnn.shortcut"].info.run_id)
+    runs = {
+        r.data.tags["registered_model_name"]: r
+        for r in client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"])
+    }
+    clean, planted = (
+        client.get_run(runs["covid_xray.small_cnn"].info.run_id),
+        client.get_run(runs["covid_xray.small_cnn.shortcut"].info.run_id),
+    )
     assert planted.data.tags["dvc.exp_name"] == "shortcut" and "dvc.exp_name" not in clean.data.tags
     assert planted.inputs.dataset_inputs[0].dataset.digest != clean.inputs.dataset_inputs[0].dataset.digest
     assert planted.data.metrics["shortcut.planted"] == 1.0 and clean.data.metrics["shortcut.planted"] == 0.0

@@ -34,7 +34,7 @@ def store(tmp_path, monkeypatch):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    (tmp_path / "params.yaml").write_text((__import__("conftest").REPO / "params.yaml").read_text().replace("sqlite:///mlruns/mlflow.db", uri))
+    (tmp_path / "params.yaml").write_text((__import__("conftest").TINY_PARAMS).read_text().replace("sqlite:///mlruns/mlflow.db", uri))
     return tmp_path
 
 

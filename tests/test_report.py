@@ -10,27 +10,55 @@ LABELS = {"gradcam": "Grad-CAM", "random": "Random"}
 def metrics(auc: float, p: float, with_lesions: bool) -> dict:
     result = {
         "n_images": 6.0,
-        "sic_auc": {"gradcam": auc, "random": 0.4}, "sic_auc_ci_low": {"gradcam": auc - 0.1, "random": 0.3},
-        "sic_auc_ci_high": {"gradcam": auc + 0.1, "random": 0.5}, "sic_p_vs_random": {"gradcam": p},
-        "aic_auc": {"gradcam": None, "random": 0.2}, "sanity_ssim": {"gradcam": 0.2, "random": 1.0},
-        "excluded": {"aic": {"prediction_not_lower": 6.0, "low_prediction": 0.0}, "sic": {"prediction_not_lower": 1.0, "low_prediction": 0.0}},
-    }  # fmt: skip
+        "sic_auc": {"gradcam": auc, "random": 0.4},
+        "sic_auc_ci_low": {"gradcam": auc - 0.1, "random": 0.3},
+        "sic_auc_ci_high": {"gradcam": auc + 0.1, "random": 0.5},
+        "sic_p_vs_random": {"gradcam": p},
+        "aic_auc": {"gradcam": None, "random": 0.2},
+        "sanity_ssim": {"gradcam": 0.2, "random": 1.0},
+        "excluded": {
+            "aic": {"prediction_not_lower": 6.0, "low_prediction": 0.0},
+            "sic": {"prediction_not_lower": 1.0, "low_prediction": 0.0},
+        },
+    }
     if with_lesions:
-        result.update(pointing_game={"gradcam": 0.5, "random": 0.0}, mass_in_mask={"gradcam": 0.3, "random": 0.1}, top_iou={"gradcam": 0.2, "random": 0.05})
-        result.update(mass_in_mask_ci_low={"gradcam": 0.25, "random": 0.05}, mass_in_mask_ci_high={"gradcam": 0.35, "random": 0.15}, mass_in_mask_p_vs_random={"gradcam": 0.03})
+        result.update(
+            pointing_game={"gradcam": 0.5, "random": 0.0},
+            mass_in_mask={"gradcam": 0.3, "random": 0.1},
+            top_iou={"gradcam": 0.2, "random": 0.05},
+        )
+        result.update(
+            mass_in_mask_ci_low={"gradcam": 0.25, "random": 0.05},
+            mass_in_mask_ci_high={"gradcam": 0.35, "random": 0.15},
+            mass_in_mask_p_vs_random={"gradcam": 0.03},
+        )
     result.update(
-        marker_mass={"gradcam": 0.02, "random": 0.04}, marker_mass_ci_low={"gradcam": 0.01, "random": 0.03},
-        marker_mass_ci_high={"gradcam": 0.03, "random": 0.05}, marker_mass_p_vs_random={"gradcam": 0.001},
+        marker_mass={"gradcam": 0.02, "random": 0.04},
+        marker_mass_ci_low={"gradcam": 0.01, "random": 0.03},
+        marker_mass_ci_high={"gradcam": 0.03, "random": 0.05},
+        marker_mass_p_vs_random={"gradcam": 0.001},
         shortcut={"planted": 1.0, "accuracy_with_marker": 0.95, "accuracy_without_marker": 0.4},
-    )  # fmt: skip
+    )
     return result
 
 
 def results(tmp_path, with_lesions=True) -> DatasetResults:
     (tmp_path / "figures").mkdir()
     (tmp_path / "figures" / "m.sic.png").write_bytes(b"\x89PNG fake")
-    classification = [{"name": "ds.small_cnn", "version": "2", "accuracy": 0.8, "macro_f1": 0.75, "min_recall": 0.6, "val_macro_f1": 0.7, "explained": True}]
-    return DatasetResults("ds", classification, {"ds.small_cnn": metrics(0.612, 0.004, with_lesions)}, {"ds.small_cnn": ["figures/m.sic.png"]})
+    classification = [
+        {
+            "name": "ds.small_cnn",
+            "version": "2",
+            "accuracy": 0.8,
+            "macro_f1": 0.75,
+            "min_recall": 0.6,
+            "val_macro_f1": 0.7,
+            "explained": True,
+        }
+    ]
+    return DatasetResults(
+        "ds", classification, {"ds.small_cnn": metrics(0.612, 0.004, with_lesions)}, {"ds.small_cnn": ["figures/m.sic.png"]}
+    )
 
 
 def test_section_tables_carry_intervals_significance_and_exclusions(tmp_path):
@@ -63,14 +91,19 @@ def test_shortcut_table_ranks_methods_by_their_saliency_on_the_marker(tmp_path):
     text = dataset_section(results(tmp_path), ["gradcam", "random"], LABELS)
     section = text.split("### Saliency on the marker region, ds.small_cnn: planted shortcut")[1]
     assert "with the marker 0.950, without it 0.400" in section
-    assert section.index("| 1 | Random | 0.040 [0.030, 0.050] | 1.000 |") < section.index("| 2 | Grad-CAM | 0.020 [0.010, 0.030]** | 0.500 |")
+    assert section.index("| 1 | Random | 0.040 [0.030, 0.050] | 1.000 |") < section.index(
+        "| 2 | Grad-CAM | 0.020 [0.010, 0.030]** | 0.500 |"
+    )
 
 
 def test_shortcut_comparison_ranks_methods_by_their_share_on_the_marker_against_random():
     from medsaliency.shortcut_comparison import ExplanationRun, comparison_markdown
 
     def run(model, shares, accuracy):
-        metrics = {f"marker_mass.{m}": v for m, v in shares.items()} | {"shortcut.accuracy_with_marker": 1.0, "shortcut.accuracy_without_marker": accuracy}
+        metrics = {f"marker_mass.{m}": v for m, v in shares.items()} | {
+            "shortcut.accuracy_with_marker": 1.0,
+            "shortcut.accuracy_without_marker": accuracy,
+        }
         return ExplanationRun(model, "1", "abc", "d1", metrics)
 
     clean = run("ds.small_cnn", {"gradcam": 0.001, "random": 0.006}, 0.9)

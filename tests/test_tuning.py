@@ -16,18 +16,26 @@ import numpy as np
 import optuna
 import pytest
 import yaml
-
 from conftest import isolate_tracking, mlflow_server
+
 from medsaliency.cli import main
 from medsaliency.config import load_params
 from medsaliency.npz import load_npz
 from medsaliency.paths import absolute_sqlite_url, registry_file, tune_summary_file
-from medsaliency.registry import ModelRegistry, load_registered_model
+from medsaliency.registry import load_registered_model
 
 pytestmark = pytest.mark.slow
 
 DATASET = "covid_xray"
-PAPER = {"optimizer": "sgd", "learning_rate": 0.001, "momentum": 0.9395, "weight_decay": 0.0003, "batch_size": 32, "dropout": 0.2, "augmentation": 0.0}
+PAPER = {
+    "optimizer": "sgd",
+    "learning_rate": 0.001,
+    "momentum": 0.9395,
+    "weight_decay": 0.0003,
+    "batch_size": 32,
+    "dropout": 0.2,
+    "augmentation": 0.0,
+}
 
 
 def tune_params(raw: dict, n_trials=2, epochs=2, storage="sqlite:///outputs/optuna.db") -> dict:
@@ -101,7 +109,10 @@ def test_every_trial_is_a_nested_mlflow_run_with_the_standard_tags(tuned):
         history = mlflow.MlflowClient().get_metric_history(run.info.run_id, "loss")
         assert [m.step for m in history] == list(range(len(history))) and len(history) >= 1
     digests = set()
-    for run in [*runs, *mlflow.search_runs(experiment_names=[f"{DATASET}/tuning"], filter_string="tags.role = 'study'", output_format="list")]:
+    for run in [
+        *runs,
+        *mlflow.search_runs(experiment_names=[f"{DATASET}/tuning"], filter_string="tags.role = 'study'", output_format="list"),
+    ]:
         (item,) = mlflow.MlflowClient().get_run(run.info.run_id).inputs.dataset_inputs  # the prepared data it trained on
         assert item.dataset.name == DATASET and {tag.key: tag.value for tag in item.tags} == {"mlflow.data.context": "training"}
         digests.add(item.dataset.digest)
@@ -196,7 +207,9 @@ def test_killed_study_resumes_without_duplicates(validated, tmp_path):
     assert len(complete) == 3 and trials[1].state.name == "FAIL"
     assert len({t.number for t in complete}) == 3
     runs = child_runs(root)
-    assert sorted(int(r.data.tags["optuna.trial"]) for r in runs if r.data.tags.get("optuna.state") == "COMPLETE") == sorted(t.number for t in complete)
+    assert sorted(int(r.data.tags["optuna.trial"]) for r in runs if r.data.tags.get("optuna.state") == "COMPLETE") == sorted(
+        t.number for t in complete
+    )
     assert {r.info.status for r in runs if r.data.tags["optuna.trial"] == "1"} == {"FAILED"}
     assert cli(root, "register", DATASET) == 0 and cli(root, "register", DATASET) == 0
     assert len(mlflow.MlflowClient().search_model_versions(f"name = '{DATASET}.small_cnn'")) == 1
@@ -224,7 +237,9 @@ def test_two_workers_on_postgresql_log_every_trial_to_one_mlflow_server(validate
     root = project_copy(validated, tmp_path, n_trials=4, epochs=2, storage=postgres_url)
     artifacts = tmp_path / "server-artifacts"
     with mlflow_server(f"sqlite:///{tmp_path / 'server.db'}", artifacts) as server:
-        workers = [run_tune_subprocess(root, "--worker", tracking_uri=server) for _ in range(2)]  # started together: they race to create the schema
+        workers = [
+            run_tune_subprocess(root, "--worker", tracking_uri=server) for _ in range(2)
+        ]  # started together: they race to create the schema
         outputs = [worker.communicate(timeout=600)[0] for worker in workers]
         assert [worker.returncode for worker in workers] == [0, 0], outputs
         assert all("trial" in output for output in outputs), "each worker ran trials"

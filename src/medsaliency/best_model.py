@@ -21,10 +21,10 @@ import optuna
 
 from medsaliency.errors import MedsaliencyError
 from medsaliency.models.metrics import classification_metrics, confusion, confusion_figure, report_text
+from medsaliency.tracking import BEST_MODEL_URI_TAG
 from medsaliency.tuning import CHECKPOINT_ARTIFACT, SplitArrays
 
 BEST_TRIAL_TAG = "best_trial"
-BEST_MODEL_URI_TAG = "best_model_uri"
 
 
 class TuningFailed(MedsaliencyError):
@@ -95,7 +95,9 @@ def _log_model_and_test_metrics(client, parent_run_id: str, best: optuna.trial.F
                 signature=infer_signature(example, np.asarray(model.predict(example, verbose=0))),
                 input_example=example,
             )
-        mlflow.set_tags({BEST_TRIAL_TAG: str(best.number), BEST_MODEL_URI_TAG: info.model_uri, "test_macro_f1": f"{metrics['macro_f1']:.6f}"})
+        mlflow.set_tags(
+            {BEST_TRIAL_TAG: str(best.number), BEST_MODEL_URI_TAG: info.model_uri, "test_macro_f1": f"{metrics['macro_f1']:.6f}"}
+        )
         mlflow.log_params({f"best.{key}": value for key, value in best.params.items()})
 
 
@@ -121,4 +123,3 @@ def _installed(distribution: str) -> bool:
     except metadata.PackageNotFoundError:
         return False
     return True
-

@@ -32,6 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     retrain = commands.add_parser("retrain", help="dvc pull, dvc repro (with the promotion gate), dvc push, and a Markdown summary")
     retrain.add_argument("--remote", required=True, help="the DVC remote's name (dvc remote list)")
     retrain.add_argument("--summary", type=Path, default=None, help="append the summary to this file too (e.g. $GITHUB_STEP_SUMMARY)")
+    profile = commands.add_parser("apply-profile", help="merge a profile overlay (profiles/paper.yaml) into the params file")
+    profile.add_argument("profile", type=Path)
+    profile.add_argument("--output", type=Path, default=None, help="write the merged params here (default: the --params file)")
+    commands.add_parser("methods", help="list the saliency methods, their option sections and defaults")
     registry = commands.add_parser("registry", help="move the champion alias by hand")
     moves = registry.add_subparsers(dest="action", required=True)
     promote = moves.add_parser("promote", help="point an alias at a version")
@@ -68,6 +72,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "registry":
         return _registry_command(args)
+    if args.command == "apply-profile":
+        from medsaliency.profiles import apply_profile
+
+        apply_profile(args.params, args.profile, args.output)
+        print(f"merged {args.profile} into {args.output or args.params}")
+        return 0
+    if args.command == "methods":
+        return _methods_command()
     if args.command == "retrain":
         return _retrain_command(args)
     if args.command == "report":
@@ -99,6 +111,14 @@ def _registry_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _methods_command() -> int:
+    from medsaliency.attribution.methods import METHODS, OPTIONS
+
+    for name, spec in METHODS.items():
+        sections = "; ".join(f"{section}: {OPTIONS[section]().model_dump()}" for section in spec.options)
+        print(f"{name:<22}{spec.label:<22}{sections or '(no options)'}")
+    return 0
+
 
 def _retrain_command(args: argparse.Namespace) -> int:
     from medsaliency.retrain import retrain
@@ -121,7 +141,10 @@ def _shortcut_comparison_command(args: argparse.Namespace) -> int:
 
     params = load_params(args.params)
     configure_mlflow(params.mlflow, args.root)
-    intro = "# The planted shortcut: which saliency methods expose it\n\nShare of positive saliency on the class-coded marker region, mean over the test images.\n\n"
+    intro = (
+        "# The planted shortcut: which saliency methods expose it\n\n"
+        "Share of positive saliency on the class-coded marker region, mean over the test images.\n\n"
+    )
     markdown = intro + "\n".join(comparison_markdown(name, latest_explanation_runs(name), LABELS) for name in params.datasets)
     target = args.root / shortcut_comparison_file()
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -11,21 +11,22 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, create_model, model_validator
 
+from medsaliency.attribution.methods import METHODS, OPTIONS
+from medsaliency.data.formats import FORMATS
 from medsaliency.errors import ConfigError
+from medsaliency.evaluation.entropy import ESTIMATORS
+from medsaliency.sections import Section as _Section
 
 DEFAULT_PARAMS_PATH = Path("params.yaml")
 
-DatasetFormat = Literal["figshare_mat", "covid_png"]
+# Names that the extension tables define (a new entry there is valid here at once).
+DatasetFormat = Literal[tuple(FORMATS)]
+AttributionMethod = Literal[tuple(METHODS)]
+EntropyEstimator = Literal[tuple(ESTIMATORS)]
 FloatPair = Annotated[list[float], Field(min_length=2, max_length=2)]
 IntPair = Annotated[list[int], Field(min_length=2, max_length=2)]
-
-
-class _Section(BaseModel):
-    """Base of every params section: unknown keys are errors, values are immutable."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 class SplitConfig(_Section):
@@ -209,73 +210,14 @@ class RegistryConfig(_Section):
     top_k: int = Field(ge=1)
 
 
-AttributionMethod = Literal[
-    "vanilla_gradient",
-    "smoothgrad",
-    "integrated_gradients",
-    "smoothgrad_ig",
-    "guided_ig",
-    "blur_ig",
-    "xrai_full",
-    "xrai_fast",
-    "gradcam",
-    "gradcam_plus_plus",
-    "scorecam",
-    "random",
-]
-
-
-class SmoothingConfig(_Section):
-    """SmoothGrad noise: ``nsamples`` noisy copies, noise std = ``stdev_spread`` x (max - min) of the image."""
-
-    nsamples: int = Field(ge=1)
-    stdev_spread: float = Field(gt=0)
-
-
-class IntegratedGradientsConfig(_Section):
-    """Integrated Gradients from a black (all-zero) baseline in ``x_steps`` Riemann steps."""
-
-    x_steps: int = Field(ge=1)
-
-
-class GuidedIGConfig(_Section):
-    """Guided IG (Kapishnikov 2021): ``x_steps`` steps, ``fraction`` of features moved per step, ``max_dist``."""
-
-    x_steps: int = Field(ge=1)
-    max_dist: float = Field(gt=0, le=1)
-    fraction: float = Field(gt=0, le=1)
-
-
-class BlurIGConfig(_Section):
-    """Blur IG (Xu 2020): a path of Gaussian blurs up to ``max_sigma`` pixels in ``steps`` steps."""
-
-    max_sigma: float = Field(gt=0)
-    steps: int = Field(ge=1)
-    grad_step: float = Field(gt=0)
-
-
-class XraiConfig(_Section):
-    """XRAI (Kapishnikov 2019): IG with ``steps`` steps from black and white baselines, then region ranking.
-
-    ``area_threshold``: the full algorithm ranks regions up to this fraction of the image (1.0 = all).
-    """
-
-    steps: int = Field(ge=1)
-    area_threshold: float = Field(gt=0, le=1)
-
-
-class ScoreCamConfig(_Section):
-    """Score-CAM: ``max_channels`` target-layer channels with the largest spatial std (null = all)."""
-
-    max_channels: int | None = Field(default=None, ge=1)
-
-
-class AttributionConfig(_Section):
-    """The attribute stage: which images, which methods, and every method's parameters.
+class _AttributionSettings(_Section):
+    """The attribute stage: which images, which methods (every method's options: :data:`AttributionConfig`).
 
     ``images_per_class``: test images explained per class (seeded by ``seed``, the same for
-    every model); ``null`` explains every test image (the statistics need them all). ``explain``: the class each map explains, ``predicted`` or ``true``.
+    every model); ``null`` explains every test image (the statistics need them all).
+    ``explain``: the class each map explains, ``predicted`` or ``true``.
     ``batch_size``: model inputs per compiled call (path steps, noisy samples, masked inputs).
+    ``methods``: names of :data:`medsaliency.attribution.methods.METHODS` (default: all, in its order).
     ``target_layers``: Grad-CAM-family layer per backbone, overriding the backbone registry.
     """
 
@@ -283,20 +225,24 @@ class AttributionConfig(_Section):
     seed: int
     explain: Literal["predicted", "true"]
     batch_size: int = Field(ge=1)
-    methods: list[AttributionMethod] = Field(min_length=1)
+    methods: list[AttributionMethod] = Field(default=list(METHODS), min_length=1)
     target_layers: dict[str, str] = Field(default_factory=dict)
-    smoothgrad: SmoothingConfig
-    integrated_gradients: IntegratedGradientsConfig
-    guided_ig: GuidedIGConfig
-    blur_ig: BlurIGConfig
-    xrai: XraiConfig
-    scorecam: ScoreCamConfig
 
     @model_validator(mode="after")
-    def _unique_methods(self) -> AttributionConfig:
+    def _unique_methods(self) -> _AttributionSettings:
         if len(set(self.methods)) != len(self.methods):
             raise ValueError(f"methods must be unique, got {self.methods}")
         return self
+
+
+# The settings above plus one section per entry of the method options table, each defaulting to
+# its model's defaults (PAIR's), so params.yaml carries only the options that differ.
+AttributionConfig = create_model(
+    "AttributionConfig",
+    __base__=_AttributionSettings,
+    __doc__=_AttributionSettings.__doc__,
+    **{name: (options, Field(default_factory=options)) for name, options in OPTIONS.items()},
+)
 
 
 class BootstrapConfig(_Section):
@@ -322,7 +268,7 @@ class EvaluationConfig(_Section):
 
     seed: int
     thresholds: list[float] = Field(min_length=2)
-    entropy: Literal["webp", "shannon", "shannon_minmax"]
+    entropy: EntropyEstimator
     random_mask_fraction: float = Field(ge=0, lt=1)
     min_pred_value: float = Field(ge=0, le=1)
     keep_monotonous: bool
@@ -335,8 +281,9 @@ class EvaluationConfig(_Section):
 
     @model_validator(mode="after")
     def _ascending_thresholds(self) -> EvaluationConfig:
-        if any(not 0 < t < 1 for t in self.thresholds) or sorted(set(self.thresholds)) != list(self.thresholds):
-            raise ValueError(f"thresholds must be strictly ascending fractions in (0, 1), got {self.thresholds}")
+        thresholds = list(self.thresholds)
+        if any(not 0 < t < 1 for t in thresholds) or sorted(set(thresholds)) != thresholds:
+            raise ValueError(f"thresholds must be strictly ascending fractions in (0, 1), got {thresholds}")
         return self
 
 
@@ -367,7 +314,9 @@ class Params(_Section):
         try:
             return self.tune.backbones[name]
         except KeyError:
-            raise ConfigError(f"backbone {name!r} is not under tune.backbones; configured: {', '.join(sorted(self.tune.backbones))}") from None
+            raise ConfigError(
+                f"backbone {name!r} is not under tune.backbones; configured: {', '.join(sorted(self.tune.backbones))}"
+            ) from None
 
     def dataset(self, name: str) -> DatasetConfig:
         """The config of dataset ``name``; a :class:`ConfigError` lists the known names."""

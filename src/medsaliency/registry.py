@@ -50,8 +50,18 @@ def decide_promotion(challenger_score: float, champion_score: float | None, min_
         return Decision(True, "no champion yet", challenger_score, None)
     gain = challenger_score - champion_score
     if gain > 0 and gain >= min_improvement:
-        return Decision(True, f"macro-F1 {challenger_score:.4f} beats {champion_score:.4f} by {gain:.4f} >= {min_improvement}", challenger_score, champion_score)
-    return Decision(False, f"macro-F1 {challenger_score:.4f} does not beat {champion_score:.4f} by {min_improvement} (gain {gain:.4f})", challenger_score, champion_score)
+        return Decision(
+            True,
+            f"macro-F1 {challenger_score:.4f} beats {champion_score:.4f} by {gain:.4f} >= {min_improvement}",
+            challenger_score,
+            champion_score,
+        )
+    return Decision(
+        False,
+        f"macro-F1 {challenger_score:.4f} does not beat {champion_score:.4f} by {min_improvement} (gain {gain:.4f})",
+        challenger_score,
+        champion_score,
+    )
 
 
 @dataclass(frozen=True)
@@ -152,6 +162,27 @@ class ModelRegistry:
             self.client.get_model_version(name, version)
         except MlflowException:
             raise RegistryError(f"{name}: no version {version}") from None
+
+
+def rank_champions(models: list, top_k: int) -> list[str]:
+    """Names of the ``top_k`` models (with ``name``, ``champion_version``, ``champion_macro_f1``) that
+    have a champion, by its held-out macro-F1, best first (ties by name)."""
+    ranked = sorted((m for m in models if m.champion_version), key=lambda m: (-m.champion_macro_f1, m.name))
+    return [m.name for m in ranked[:top_k]]
+
+
+def load_champion(name: str, expected_version: str, dataset: str):
+    """``models:/<name>@champion`` as a ``keras.Model``, refused when the alias no longer points at
+    ``expected_version`` (the version the register stage of ``dataset`` resolved)."""
+    from medsaliency.paths import registry_file
+
+    current = ModelRegistry().alias_version(name, CHAMPION)
+    if current != expected_version:
+        raise RegistryError(
+            f"{name}@{CHAMPION} is version {current} but {registry_file(dataset)} says {expected_version}: "
+            f"run `dvc repro -f register@{dataset}` so the pipeline records the move"
+        )
+    return load_registered_model(name, CHAMPION)
 
 
 def load_registered_model(name: str, alias: str = CHAMPION):

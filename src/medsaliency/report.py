@@ -33,19 +33,46 @@ def dataset_section(results: DatasetResults, methods: list[str], labels: dict[st
     parts = [f"## {results.name}", "", "### Classification (held-out test split)", "", _classification_table(results.classification)]
     models = list(results.metrics)
     for kind in ("sic", "aic"):
-        parts += ["", f"### {kind.upper()} AUC ({'softmax' if kind == 'sic' else 'accuracy'} information curve), 95% bootstrap interval", ""]
-        parts.append(_table(["method", *models], [[labels.get(m, m), *(_auc_cell(results.metrics[model], kind, m) for model in models)] for m in methods]))
+        parts += [
+            "",
+            f"### {kind.upper()} AUC ({'softmax' if kind == 'sic' else 'accuracy'} information curve), 95% bootstrap interval",
+            "",
+        ]
+        parts.append(
+            _table(
+                ["method", *models],
+                [[labels.get(m, m), *(_auc_cell(results.metrics[model], kind, m) for model in models)] for m in methods],
+            )
+        )
     if all("pointing_game" in results.metrics[model] for model in models) and models:
         for measure in LOCALISATION:
             parts += ["", f"### Localisation: {measure.replace('_', ' ')} (lesion masks), mean over images, 95% bootstrap interval", ""]
-            parts.append(_table(["method", *models], [[labels.get(m, m), *(_score_cell(results.metrics[model], measure, m) for model in models)] for m in methods]))
+            parts.append(
+                _table(
+                    ["method", *models],
+                    [[labels.get(m, m), *(_score_cell(results.metrics[model], measure, m) for model in models)] for m in methods],
+                )
+            )
     for model in models:
         parts += ["", *shortcut_section(model, results.metrics[model], methods, labels)]
     parts += ["", "### Sanity: SSIM between maps of the trained and the weight-randomised model (lower is better)", ""]
     sanity_methods = [m for m in methods if any(m in results.metrics[model].get("sanity_ssim", {}) for model in models)]
-    parts.append(_table(["method", *models], [[labels.get(m, m), *(_number(results.metrics[model].get("sanity_ssim", {}).get(m)) for model in models)] for m in sanity_methods]))
+    parts.append(
+        _table(
+            ["method", *models],
+            [
+                [labels.get(m, m), *(_number(results.metrics[model].get("sanity_ssim", {}).get(m)) for model in models)]
+                for m in sanity_methods
+            ],
+        )
+    )
     parts += ["", "### Images excluded from the curves", ""]
-    parts.append(_table(["model", "images", *[f"{kind} {reason}" for kind in ("aic", "sic") for reason in _reasons(results)]], [_exclusion_row(model, results.metrics[model], _reasons(results)) for model in models]))
+    parts.append(
+        _table(
+            ["model", "images", *[f"{kind} {reason}" for kind in ("aic", "sic") for reason in _reasons(results)]],
+            [_exclusion_row(model, results.metrics[model], _reasons(results)) for model in models],
+        )
+    )
     for model, figures in results.curve_figures.items():
         parts += ["", f"### Curves: {model}", "", *(f"![{Path(f).stem}]({f})" for f in figures)]
     return "\n".join(parts) + "\n"
@@ -62,8 +89,12 @@ def to_html(markdown: str, root: Path, title: str) -> str:
         return f'src="data:image/png;base64,{data}"'
 
     body = re.sub(r'src="([^"]+\.png)"', embed, body)
-    style = "body{font-family:sans-serif;max-width:72em;margin:2em auto}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.2em .6em;text-align:right}img{max-width:48%}"
-    return f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title><style>{style}</style></head><body>\n{body}</body></html>\n"
+    style = (
+        "body{font-family:sans-serif;max-width:72em;margin:2em auto}table{border-collapse:collapse;margin:1em 0}"
+        "td,th{border:1px solid #ccc;padding:.2em .6em;text-align:right}img{max-width:48%}"
+    )
+    head = f'<head><meta charset="utf-8"><title>{title}</title><style>{style}</style></head>'
+    return f"<!DOCTYPE html>\n<html>{head}<body>\n{body}</body></html>\n"
 
 
 def significance(p_value: float | None) -> str:
@@ -117,11 +148,18 @@ def _classification_table(rows: list[dict]) -> str:
     return _table(
         headers,
         [
-            [r["name"], f"v{r['version']}" if r["version"] else "-", _number(r["accuracy"]), _number(r["macro_f1"]),
-             _number(r["min_recall"]), _number(r["val_macro_f1"]), "yes" if r["explained"] else ""]
+            [
+                r["name"],
+                f"v{r['version']}" if r["version"] else "-",
+                _number(r["accuracy"]),
+                _number(r["macro_f1"]),
+                _number(r["min_recall"]),
+                _number(r["val_macro_f1"]),
+                "yes" if r["explained"] else "",
+            ]
             for r in rows
         ],
-    )  # fmt: skip
+    )
 
 
 def _reasons(results: DatasetResults) -> list[str]:
@@ -131,7 +169,11 @@ def _reasons(results: DatasetResults) -> list[str]:
 
 def _exclusion_row(model: str, metrics: dict, reasons: list[str]) -> list[str]:
     excluded = metrics.get("excluded", {})
-    return [model, str(int(metrics.get("n_images", 0))), *(str(int(excluded.get(kind, {}).get(reason, 0))) for kind in ("aic", "sic") for reason in reasons)]
+    return [
+        model,
+        str(int(metrics.get("n_images", 0))),
+        *(str(int(excluded.get(kind, {}).get(reason, 0))) for kind in ("aic", "sic") for reason in reasons),
+    ]
 
 
 def _number(value) -> str:

@@ -24,7 +24,6 @@ from medsaliency.errors import MedsaliencyError
 from medsaliency.paths import report_dir
 from medsaliency.registry import CHALLENGER, CHAMPION
 
-
 DVC = [sys.executable, "-m", "dvc"]  # the DVC of this environment, whatever PATH holds
 _MISSING = object()
 
@@ -77,7 +76,10 @@ def require_remote(remote: str, root: Path) -> None:
     listed = subprocess.run([*DVC, "remote", "list"], cwd=root, capture_output=True, text=True)
     names = [line.split()[0] for line in listed.stdout.splitlines() if line.strip()]
     if listed.returncode != 0 or remote not in names:
-        raise RetrainError(f"DVC remote {remote!r} is not configured in {root.resolve()} (configured: {', '.join(names) or 'none'}); add it with `dvc remote add`")
+        raise RetrainError(
+            f"DVC remote {remote!r} is not configured in {root.resolve()} (configured: {', '.join(names) or 'none'}); "
+            "add it with `dvc remote add`"
+        )
 
 
 def registered_names(params) -> list[str]:
@@ -137,15 +139,30 @@ def auc_tables(report_markdown: Path) -> str:
 
 def summary(outcomes: list[GateOutcome], changes: str, aucs: str) -> str:
     """The job summary in Markdown."""
-    rows = [
-        f"| {o.name} | {_version(o.before)} | v{o.challenger} | {o.decision} | {o.reason} | {_version(o.after)} |" for o in outcomes
-    ]
+    rows = [f"| {o.name} | {_version(o.before)} | v{o.challenger} | {o.decision} | {o.reason} | {_version(o.after)} |" for o in outcomes]
     promoted = sum(o.before != o.after for o in outcomes)
-    return "\n".join([
-        "# Retraining", "", f"{promoted} of {len(outcomes)} champion(s) moved.", "",
-        "## Promotion gate", "", "| model | champion before | challenger | decision | reason | champion after |", "|---|---|---|---|---|---|", *rows, "",
-        "## Metrics this run changed", "", changes, "", "## AUCs", "", aucs, "",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            "# Retraining",
+            "",
+            f"{promoted} of {len(outcomes)} champion(s) moved.",
+            "",
+            "## Promotion gate",
+            "",
+            "| model | champion before | challenger | decision | reason | champion after |",
+            "|---|---|---|---|---|---|",
+            *rows,
+            "",
+            "## Metrics this run changed",
+            "",
+            changes,
+            "",
+            "## AUCs",
+            "",
+            aucs,
+            "",
+        ]
+    )
 
 
 def _flatten(tree: dict, prefix: str = ""):

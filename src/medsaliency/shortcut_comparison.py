@@ -38,16 +38,20 @@ def latest_explanation_runs(dataset: str) -> dict[str, ExplanationRun]:
     from medsaliency.tracking import experiment_name
 
     runs = mlflow.search_runs(
-        experiment_names=[experiment_name(dataset, "explain")], filter_string="metrics.`marker_mass.random` >= 0",
-        order_by=["attributes.start_time DESC"], output_format="list",
-    )  # fmt: skip
+        experiment_names=[experiment_name(dataset, "explain")],
+        filter_string="metrics.`marker_mass.random` >= 0",
+        order_by=["attributes.start_time DESC"],
+        output_format="list",
+    )
     found: dict[str, ExplanationRun] = {}
     for run in runs:
         model = run.data.tags.get("registered_model_name", "")
         kind = "shortcut" if model.endswith(SHORTCUT_SUFFIX) else "clean"
         if kind not in found:
             digests = [item.dataset.digest for item in run.inputs.dataset_inputs] if run.inputs else []
-            found[kind] = ExplanationRun(model, run.data.tags.get("registered_model_version", "?"), run.info.run_id, ",".join(digests), dict(run.data.metrics))
+            found[kind] = ExplanationRun(
+                model, run.data.tags.get("registered_model_version", "?"), run.info.run_id, ",".join(digests), dict(run.data.metrics)
+            )
     return found
 
 
@@ -67,7 +71,9 @@ def comparison_markdown(dataset: str, runs: dict[str, ExplanationRun], labels: d
     if set(runs) != {"clean", "shortcut"}:
         return "\n".join(lines) + "\n"
     clean, shortcut = runs["clean"].metrics, runs["shortcut"].metrics
-    methods = sorted((key.removeprefix(MARKER_PREFIX) for key in shortcut if key.startswith(MARKER_PREFIX)), key=lambda m: -shortcut[MARKER_PREFIX + m])
+    methods = sorted(
+        (key.removeprefix(MARKER_PREFIX) for key in shortcut if key.startswith(MARKER_PREFIX)), key=lambda m: -shortcut[MARKER_PREFIX + m]
+    )
     random_share = shortcut.get(MARKER_PREFIX + "random")
     lesion = any(key.startswith(LESION_PREFIX) for key in shortcut)
     header = ["rank", "method", "share on marker, clean", "share on marker, shortcut [95% CI]", "shift", "x Random (shortcut)"]
@@ -83,7 +89,11 @@ def comparison_markdown(dataset: str, runs: dict[str, ExplanationRun], labels: d
         if lesion:
             row.append(f"{_number(clean.get(LESION_PREFIX + method))} -> {_number(shortcut.get(LESION_PREFIX + method))}")
         rows.append(row)
-    table = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|", *("| " + " | ".join(row) + " |" for row in rows)]
+    table = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(["---"] * len(header)) + "|",
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
     return "\n".join([*lines, "", *table]) + "\n"
 
 

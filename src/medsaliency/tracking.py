@@ -9,6 +9,9 @@ git commit, the md5 that ``data.dvc`` records, the dataset, backbone and stage, 
 runs it as an experiment, ``dvc.exp_name``. Runs that train or explain also record the prepared
 dataset they read as an MLflow dataset input (:func:`log_prepared_dataset`): name, DVC md5 as
 digest, folder as source, so the UI's Dataset column tells the clean data from the shortcut data.
+
+Run lookups live here too: a study's parent run (tag ``optuna.study``, ``role = study``) and the
+best model it logged (tag ``best_model_uri``), and a model's explanation run (tag ``maps_md5``).
 """
 
 from __future__ import annotations
@@ -22,9 +25,15 @@ from pathlib import Path
 import yaml
 
 from medsaliency.config import MlflowConfig
+from medsaliency.errors import DataError
 from medsaliency.paths import absolute_sqlite_url, prepared_dir
 
 UNKNOWN = "unknown"
+STUDY_TAG = "optuna.study"
+ROLE_TAG = "role"
+STUDY_ROLE = "study"
+BEST_MODEL_URI_TAG = "best_model_uri"
+MAPS_MD5_TAG = "maps_md5"
 EXPERIMENT_NAME_TAG = "dvc.exp_name"
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 MODEL_TRAINING_KIND = "custom_model_development"
@@ -75,19 +84,90 @@ def ensure_experiment(name: str, uri: str) -> str:
     experiment's kind (model training, not GenAI). The 3.17 UI still opens on its GenAI view
     unless the sidebar switch says "Model training" or the URL carries
     ``?workflowType=machine_learning`` (what ``make ui`` prints).
+
+    Workers that start together may both find no experiment and both create it: the one that loses
+    (``RESOURCE_ALREADY_EXISTS``) uses the experiment the other made.
+    """
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    existing = mlflow.get_experiment_by_name(name)
+    if existing is None:
+        artifact_location = None
+        if uri.startswith("sqlite:///"):
+            folder = Path(uri.removeprefix("sqlite:///")).parent / "artifacts" / name.replace("/", "_")
+            artifact_location = folder.resolve().as_uri()
+        try:
+            return mlflow.create_experiment(name, artifact_location=artifact_location, tags={EXPERIMENT_KIND_TAG: MODEL_TRAINING_KIND})
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+            existing = mlflow.get_experiment_by_name(name)
+    if existing.tags.get(EXPERIMENT_KIND_TAG) != MODEL_TRAINING_KIND:
+        mlflow.MlflowClient().set_experiment_tag(existing.experiment_id, EXPERIMENT_KIND_TAG, MODEL_TRAINING_KIND)
+    return existing.experiment_id
+
+
+def _study_filter(study: str) -> str:
+    return f"tags.`{STUDY_TAG}` = '{study}' and tags.{ROLE_TAG} = '{STUDY_ROLE}'"
+
+
+def ensure_study_run(experiment_id: str, study: str, tags: dict[str, str]) -> str:
+    """The id of the study's parent run: the oldest existing one (a resumed or joined study) or a new one.
+
+    Two workers may create one each at the same moment: both then keep the oldest and the other is deleted.
     """
     import mlflow
 
-    existing = mlflow.get_experiment_by_name(name)
-    if existing is not None:
-        if existing.tags.get(EXPERIMENT_KIND_TAG) != MODEL_TRAINING_KIND:
-            mlflow.MlflowClient().set_experiment_tag(existing.experiment_id, EXPERIMENT_KIND_TAG, MODEL_TRAINING_KIND)
-        return existing.experiment_id
-    artifact_location = None
-    if uri.startswith("sqlite:///"):
-        folder = Path(uri.removeprefix("sqlite:///")).parent / "artifacts" / name.replace("/", "_")
-        artifact_location = folder.resolve().as_uri()
-    return mlflow.create_experiment(name, artifact_location=artifact_location, tags={EXPERIMENT_KIND_TAG: MODEL_TRAINING_KIND})
+    client = mlflow.MlflowClient()
+
+    def oldest() -> str | None:
+        found = client.search_runs(
+            [experiment_id], filter_string=_study_filter(study), order_by=["attributes.start_time ASC"], max_results=1
+        )
+        return found[0].info.run_id if found else None
+
+    existing = oldest()
+    if existing:
+        return existing
+    created = client.create_run(experiment_id, run_name=study, tags={**tags, STUDY_TAG: study, ROLE_TAG: STUDY_ROLE}).info.run_id
+    client.set_terminated(created, "FINISHED")
+    kept = oldest()
+    if kept != created:
+        client.delete_run(created)
+    return kept
+
+
+def best_model_uri(experiment: str, study: str) -> str:
+    """The ``best_model_uri`` tag of the study's parent run; a :class:`DataError` when it logged none."""
+    import mlflow
+
+    runs = mlflow.search_runs(experiment_names=[experiment], filter_string=_study_filter(study), output_format="list")
+    uris = [run.data.tags[BEST_MODEL_URI_TAG] for run in runs if BEST_MODEL_URI_TAG in run.data.tags]
+    if not uris:
+        raise DataError(f"study {study}: no logged best model in MLflow experiment {experiment!r}; re-run its tune stage")
+    return uris[0]
+
+
+def maps_md5(path: Path) -> str:
+    """The md5 of a maps file: the tag that ties it to the explanation run that logged it."""
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def explanation_run(dataset: str, maps_path: Path) -> str:
+    """The id of the newest run in ``<dataset>/explain`` that logged exactly this maps file."""
+    import mlflow
+
+    experiment = experiment_name(dataset, "explain")
+    query = f"tags.{MAPS_MD5_TAG} = '{maps_md5(maps_path)}'"
+    runs = mlflow.search_runs(
+        experiment_names=[experiment], filter_string=query, order_by=["attributes.start_time DESC"], output_format="list"
+    )
+    if not runs:
+        raise DataError(
+            f"{maps_path}: no run in MLflow experiment {experiment!r} logged these maps; run `dvc repro -f attribute@{dataset}`"
+        )
+    return runs[0].info.run_id
 
 
 def run_tags(dataset: str, stage: str, root: Path = Path("."), backbone: str | None = None) -> dict[str, str]:
@@ -131,7 +211,9 @@ def git_commit(root: Path = Path(".")) -> str:
     """``HEAD``'s hash, ``-dirty`` appended when tracked files differ; ``unknown`` outside git."""
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return UNKNOWN
     return f"{commit}-dirty" if dirty else commit

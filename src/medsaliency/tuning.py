@@ -22,24 +22,30 @@ import hashlib
 import json
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import warnings
-
 import numpy as np
 import optuna
+
+from medsaliency.config import Hyperparameters, Params, SearchSpace, TuneConfig
+from medsaliency.models.metrics import classification_metrics
+from medsaliency.tracking import STUDY_TAG
 
 # Heartbeats and stale-trial retries are marked experimental; they are what resuming relies on.
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
-from medsaliency.config import Hyperparameters, Params, SearchSpace, TuneConfig
-from medsaliency.models.metrics import classification_metrics
-
-COUNTED_STATES = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING)
+COUNTED_STATES = (
+    optuna.trial.TrialState.COMPLETE,
+    optuna.trial.TrialState.PRUNED,
+    optuna.trial.TrialState.RUNNING,
+    optuna.trial.TrialState.WAITING,
+)
 CHECKPOINT_ARTIFACT = "checkpoint/model.keras"
-STUDY_TAG = "optuna.study"
+# The modules (relative to the package) whose code decides what a trial computes.
+TRAINING_CODE = ("tuning.py", "models/training.py", "models/featureless.py", "models/metrics.py", "evaluation/blur.py")
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,7 @@ def config_fingerprint(params: Params, backbone: str) -> str:
     ``n_trials`` is left out on purpose: asking for more trials extends the same study.
     """
     relevant = {
-        "code": code_fingerprint(),
+        "code": code_fingerprint(backbone),
         "seed": params.seed,
         "train": params.train.model_dump(),
         "search_space": params.tune.search_space.model_dump(),
@@ -91,12 +97,17 @@ def config_fingerprint(params: Params, backbone: str) -> str:
     return hashlib.md5(json.dumps(relevant, sort_keys=True).encode()).hexdigest()
 
 
-def code_fingerprint() -> str:
-    """md5 of the modules that define a trial (models/, tuning.py): changed code starts a new study."""
+def code_fingerprint(backbone: str) -> str:
+    """md5 of the code that defines a trial of ``backbone``: the training modules (:data:`TRAINING_CODE`)
+    and that backbone's own architecture code. Changed training code, or an edit of this backbone,
+    starts a new study; adding or editing another backbone does not."""
+    from medsaliency.models.backbones import architecture_source
+
     package = Path(__file__).parent
     digest = hashlib.md5()
-    for path in sorted([*(package / "models").glob("*.py"), package / "tuning.py"]):
-        digest.update(path.name.encode() + path.read_bytes())
+    for relative in TRAINING_CODE:
+        digest.update(relative.encode() + (package / relative).read_bytes())
+    digest.update(architecture_source(backbone).encode())
     return digest.hexdigest()
 
 
@@ -190,7 +201,12 @@ def run_trial(job: TuningJob, trial: optuna.Trial) -> float:
         keras.backend.clear_session()
         backbone = job.params.backbone(job.backbone)
         model = build_classifier(
-            job.backbone, job.train.x.shape[1], len(job.classes), hp.dropout, weights_path=backbone.weights_path, working_size=backbone.working_size
+            job.backbone,
+            job.train.x.shape[1],
+            len(job.classes),
+            hp.dropout,
+            weights_path=backbone.weights_path,
+            working_size=backbone.working_size,
         )
         callbacks = [epoch_logger(client, run_id), KerasPruningCallback(trial, "val_accuracy")]
         seed = job.params.seed + trial.number

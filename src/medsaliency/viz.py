@@ -12,7 +12,13 @@ import numpy as np
 
 
 def heatmap_grid(
-    images: np.ndarray, masks: np.ndarray | None, maps: dict[str, np.ndarray], column_titles: dict[str, str], row_titles: list[str], path: Path, mask_label: str = "mask"
+    images: np.ndarray,
+    masks: np.ndarray | None,
+    maps: dict[str, np.ndarray],
+    column_titles: dict[str, str],
+    row_titles: list[str],
+    path: Path,
+    mask_label: str = "mask",
 ) -> Path:
     """Rows = images, columns = the input (with the ``masks`` contour in red) then one map per method.
 
@@ -53,7 +59,9 @@ def _display_range(saliency: np.ndarray) -> np.ndarray:
     return np.clip((saliency - low) / (high - low), 0, 1)
 
 
-def information_curves(x: np.ndarray, curves: dict[str, np.ndarray], aucs: dict[str, float], labels: dict[str, str], title: str, path: Path) -> Path:
+def information_curves(
+    x: np.ndarray, curves: dict[str, np.ndarray], aucs: dict[str, float], labels: dict[str, str], title: str, path: Path
+) -> Path:
     """The paper's aggregated AIC/SIC figure: one line per method, its AUC in the legend."""
     import matplotlib
 

@@ -23,10 +23,23 @@ class Browser:
         self._from_browser, from_browser_write = os.pipe()
         os.set_inheritable(to_browser_read, True)
         os.set_inheritable(from_browser_write, True)
-        flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars", f"--window-size={width},{height}", "--remote-debugging-pipe"]
+        flags = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--hide-scrollbars",
+            f"--window-size={width},{height}",
+            "--remote-debugging-pipe",
+        ]
         preexec = _descriptors_3_and_4(to_browser_read, from_browser_write)
-        self._process = subprocess.Popen([executable, *flags, "about:blank"], pass_fds=(3, 4, to_browser_read, from_browser_write), preexec_fn=preexec,
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        self._process = subprocess.Popen(
+            [executable, *flags, "about:blank"],
+            pass_fds=(3, 4, to_browser_read, from_browser_write),
+            preexec_fn=preexec,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         os.close(to_browser_read)
         os.close(from_browser_write)
         self._buffer, self._next_id = b"", 0

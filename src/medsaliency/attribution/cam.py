@@ -22,12 +22,25 @@ tf-keras-vis), float32 ``[N, H, W]``, >= 0, not rescaled.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+from pydantic import Field
 
 from medsaliency.attribution.explained_model import ExplainedModel
-from medsaliency.config import AttributionConfig
+from medsaliency.sections import Section
+
+if TYPE_CHECKING:
+    from medsaliency.config import AttributionConfig
 
 EPSILON = 1e-7
+
+
+class ScoreCamOptions(Section):
+    """Score-CAM (``attribution.scorecam``): the ``max_channels`` target-layer channels with the
+    largest spatial std (null = all, the default)."""
+
+    max_channels: int | None = Field(default=None, ge=1)
 
 
 def gradcam(explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray) -> np.ndarray:
@@ -35,12 +48,16 @@ def gradcam(explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, 
     return _gradient_weighted_cam(explained, images, classes, config.batch_size, _gradcam_weights)
 
 
-def gradcam_plus_plus(explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray) -> np.ndarray:
+def gradcam_plus_plus(
+    explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray
+) -> np.ndarray:
     """Grad-CAM++ maps, ``[N, H, W]``."""
     return _gradient_weighted_cam(explained, images, classes, config.batch_size, _gradcam_plus_plus_weights)
 
 
-def _gradient_weighted_cam(explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, batch_size: int, channel_weights) -> np.ndarray:
+def _gradient_weighted_cam(
+    explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, batch_size: int, channel_weights
+) -> np.ndarray:
     """``relu(sum_k w_k A_k)`` upsampled, with ``w = channel_weights(A, dS/dA)`` of shape ``[B, 1, 1, k]``."""
     cams = []
     for batch in _batches(len(images), batch_size):
@@ -62,7 +79,9 @@ def _gradcam_plus_plus_weights(activations: np.ndarray, gradients: np.ndarray) -
     return (alphas * np.maximum(gradients, 0)).sum(axis=(1, 2), keepdims=True)
 
 
-def scorecam(explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray) -> np.ndarray:
+def scorecam(
+    explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray
+) -> np.ndarray:
     """Score-CAM maps, ``[N, H, W]``: one forward pass per (image, channel), batched."""
     cams = []
     for batch in _batches(len(images), config.batch_size):

@@ -120,5 +120,7 @@ def _softmax_head(model):
     except ValueError:
         head = model.layers[-1]
     if not isinstance(head, keras.layers.Dense) or head.activation is not keras.activations.softmax:
-        raise ConfigError(f"model {model.name!r}: attribution needs a final softmax Dense layer, found {head.__class__.__name__} {head.name!r}")
+        raise ConfigError(
+            f"model {model.name!r}: attribution needs a final softmax Dense layer, found {head.__class__.__name__} {head.name!r}"
+        )
     return head

@@ -13,13 +13,52 @@ seed before every image, so the same seed gives the same map.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
+from pydantic import Field
 
 from medsaliency.attribution.explained_model import ExplainedModel
-from medsaliency.config import AttributionConfig
+from medsaliency.sections import Section
 
-ImageAttribution = Callable[[ExplainedModel, np.ndarray, int, AttributionConfig], np.ndarray]
+if TYPE_CHECKING:
+    from medsaliency.config import AttributionConfig
+
+
+class SmoothingOptions(Section):
+    """SmoothGrad noise (``attribution.smoothgrad``, also SmoothGrad-IG's): ``nsamples`` noisy copies,
+    noise std = ``stdev_spread`` x (max - min) of the image. Defaults: PAIR's."""
+
+    nsamples: int = Field(default=25, ge=1)
+    stdev_spread: float = Field(default=0.15, gt=0)
+
+
+class IntegratedGradientsOptions(Section):
+    """Integrated Gradients from a black (all-zero) baseline in ``x_steps`` Riemann steps
+    (``attribution.integrated_gradients``, also SmoothGrad-IG's). Default: PAIR's."""
+
+    x_steps: int = Field(default=25, ge=1)
+
+
+class GuidedIGOptions(Section):
+    """Guided IG (Kapishnikov 2021): ``x_steps`` steps, ``fraction`` of features moved per step,
+    ``max_dist`` (``attribution.guided_ig``). Defaults: PAIR's (the paper: 25 steps, max_dist 1.0, fraction 0.5)."""
+
+    x_steps: int = Field(default=200, ge=1)
+    max_dist: float = Field(default=0.02, gt=0, le=1)
+    fraction: float = Field(default=0.25, gt=0, le=1)
+
+
+class BlurIGOptions(Section):
+    """Blur IG (Xu 2020): a path of Gaussian blurs up to ``max_sigma`` pixels in ``steps`` steps
+    (``attribution.blur_ig``). Defaults: PAIR's."""
+
+    max_sigma: float = Field(default=50.0, gt=0)
+    steps: int = Field(default=100, ge=1)
+    grad_step: float = Field(default=0.01, gt=0)
+
+
+ImageAttribution = Callable[[ExplainedModel, np.ndarray, int, "AttributionConfig"], np.ndarray]
 
 
 def channel_magnitude(attribution: np.ndarray) -> np.ndarray:
@@ -30,7 +69,9 @@ def channel_magnitude(attribution: np.ndarray) -> np.ndarray:
 def per_image(method: ImageAttribution) -> Callable:
     """Lift a one-image PAIR method to ``(explained, images [N,H,W,C], classes [N], config, seeds [N]) -> [N,H,W]``."""
 
-    def attribute(explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray) -> np.ndarray:
+    def attribute(
+        explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray
+    ) -> np.ndarray:
         maps = []
         for image, target, seed in zip(images, classes, seeds, strict=True):
             np.random.seed(int(seed))
@@ -92,9 +133,14 @@ def guided_ig(explained: ExplainedModel, image: np.ndarray, target: int, config:
 
     guided = config.guided_ig
     return GuidedIG().GetMask(
-        image, explained.call_model_function, {"class": target},
-        x_baseline=np.zeros_like(image), x_steps=guided.x_steps, max_dist=guided.max_dist, fraction=guided.fraction,
-    )  # fmt: skip
+        image,
+        explained.call_model_function,
+        {"class": target},
+        x_baseline=np.zeros_like(image),
+        x_steps=guided.x_steps,
+        max_dist=guided.max_dist,
+        fraction=guided.fraction,
+    )
 
 
 @per_image
@@ -104,6 +150,11 @@ def blur_ig(explained: ExplainedModel, image: np.ndarray, target: int, config: A
 
     blur = config.blur_ig
     return BlurIG().GetMask(
-        image, explained.call_model_function, {"class": target},
-        max_sigma=blur.max_sigma, steps=blur.steps, grad_step=blur.grad_step, batch_size=config.batch_size,
-    )  # fmt: skip
+        image,
+        explained.call_model_function,
+        {"class": target},
+        max_sigma=blur.max_sigma,
+        steps=blur.steps,
+        grad_step=blur.grad_step,
+        batch_size=config.batch_size,
+    )

@@ -15,46 +15,59 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from medsaliency.attribution import cam, gradients, xrai
 from medsaliency.attribution.explained_model import ExplainedModel
 from medsaliency.attribution.random_map import random_map
-from medsaliency.config import AttributionConfig
 from medsaliency.errors import MedsaliencyError
+from medsaliency.sections import Section
 
-Method = Callable[[ExplainedModel, np.ndarray, np.ndarray, AttributionConfig, np.ndarray], np.ndarray]
+if TYPE_CHECKING:
+    from medsaliency.config import AttributionConfig
 
-METHODS: dict[str, Method] = {
-    "vanilla_gradient": gradients.vanilla_gradient,
-    "smoothgrad": gradients.smoothgrad,
-    "integrated_gradients": gradients.integrated_gradients,
-    "smoothgrad_ig": gradients.smoothgrad_ig,
-    "guided_ig": gradients.guided_ig,
-    "blur_ig": gradients.blur_ig,
-    "xrai_full": xrai.xrai_full,
-    "xrai_fast": xrai.xrai_fast,
-    "gradcam": cam.gradcam,
-    "gradcam_plus_plus": cam.gradcam_plus_plus,
-    "scorecam": cam.scorecam,
-    "random": random_map,
+Method = Callable[[ExplainedModel, np.ndarray, np.ndarray, "AttributionConfig", np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """One saliency method: its function, the label figures and tables show, and the option
+    sections of ``attribution`` it reads (names of :data:`OPTIONS`)."""
+
+    compute: Method
+    label: str
+    options: tuple[str, ...] = ()
+
+
+# The option sections of ``params.yaml``'s ``attribution``: name -> model (every field has a default).
+OPTIONS: dict[str, type[Section]] = {
+    "smoothgrad": gradients.SmoothingOptions,
+    "integrated_gradients": gradients.IntegratedGradientsOptions,
+    "guided_ig": gradients.GuidedIGOptions,
+    "blur_ig": gradients.BlurIGOptions,
+    "xrai": xrai.XraiOptions,
+    "scorecam": cam.ScoreCamOptions,
 }
 
-LABELS: dict[str, str] = {
-    "vanilla_gradient": "Vanilla Gradient",
-    "smoothgrad": "SmoothGrad",
-    "integrated_gradients": "Integrated Gradients",
-    "smoothgrad_ig": "SmoothGrad IG",
-    "guided_ig": "Guided IG",
-    "blur_ig": "Blur IG",
-    "xrai_full": "XRAI",
-    "xrai_fast": "Fast XRAI",
-    "gradcam": "Grad-CAM",
-    "gradcam_plus_plus": "Grad-CAM++",
-    "scorecam": "Score-CAM",
-    "random": "Random",
+# Every method, in the order tables and figures list them. A new method is one entry here and its function.
+METHODS: dict[str, MethodSpec] = {
+    "vanilla_gradient": MethodSpec(gradients.vanilla_gradient, "Vanilla Gradient"),
+    "smoothgrad": MethodSpec(gradients.smoothgrad, "SmoothGrad", ("smoothgrad",)),
+    "integrated_gradients": MethodSpec(gradients.integrated_gradients, "Integrated Gradients", ("integrated_gradients",)),
+    "smoothgrad_ig": MethodSpec(gradients.smoothgrad_ig, "SmoothGrad IG", ("smoothgrad", "integrated_gradients")),
+    "guided_ig": MethodSpec(gradients.guided_ig, "Guided IG", ("guided_ig",)),
+    "blur_ig": MethodSpec(gradients.blur_ig, "Blur IG", ("blur_ig",)),
+    "xrai_full": MethodSpec(xrai.xrai_full, "XRAI", ("xrai",)),
+    "xrai_fast": MethodSpec(xrai.xrai_fast, "Fast XRAI", ("xrai",)),
+    "gradcam": MethodSpec(cam.gradcam, "Grad-CAM"),
+    "gradcam_plus_plus": MethodSpec(cam.gradcam_plus_plus, "Grad-CAM++"),
+    "scorecam": MethodSpec(cam.scorecam, "Score-CAM", ("scorecam",)),
+    "random": MethodSpec(random_map, "Random"),
 }
+
+LABELS: dict[str, str] = {name: spec.label for name, spec in METHODS.items()}
 
 
 class AttributionError(MedsaliencyError):
@@ -84,7 +97,12 @@ def explained_classes(explained: ExplainedModel, images: np.ndarray, labels: np.
 
 
 def compute_maps(
-    explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray, progress: Callable[[str], None] | None = None
+    explained: ExplainedModel,
+    images: np.ndarray,
+    classes: np.ndarray,
+    config: AttributionConfig,
+    seeds: np.ndarray,
+    progress: Callable[[str], None] | None = None,
 ) -> Attributions:
     """Every method of ``config.methods`` on ``images`` ``[N, H, W, C]`` (float32 in [0, 1]), timed."""
     maps, seconds = {}, {}
@@ -92,7 +110,7 @@ def compute_maps(
         if progress is not None:
             progress(name)
         start = time.perf_counter()
-        result = METHODS[name](explained, images, classes, config, seeds)
+        result = METHODS[name].compute(explained, images, classes, config, seeds)
         seconds[name] = (time.perf_counter() - start) / len(images)
         maps[name] = check_maps(name, result, images.shape[:3])
     return Attributions(maps, seconds)

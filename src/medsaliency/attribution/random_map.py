@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from medsaliency.config import AttributionConfig
+if TYPE_CHECKING:
+    from medsaliency.config import AttributionConfig
 
 
 def random_map(explained, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray) -> np.ndarray:

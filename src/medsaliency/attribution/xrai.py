@@ -16,11 +16,26 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 import numpy as np
+from pydantic import Field
 
 from medsaliency.attribution.explained_model import ExplainedModel
-from medsaliency.config import AttributionConfig
+from medsaliency.sections import Section
+
+if TYPE_CHECKING:
+    from medsaliency.config import AttributionConfig
+
+
+class XraiOptions(Section):
+    """XRAI (``attribution.xrai``, both algorithms): IG with ``steps`` steps from black and white
+    baselines; the full algorithm ranks regions up to ``area_threshold`` of the image (1.0 = all).
+    Defaults: PAIR's."""
+
+    steps: int = Field(default=100, ge=1)
+    area_threshold: float = Field(default=1.0, gt=0, le=1)
+
 
 _CACHE_SIZE = 64
 _segments: OrderedDict = OrderedDict()
@@ -34,9 +49,14 @@ def xrai_map(explained: ExplainedModel, image: np.ndarray, target: int, config: 
     image = image.astype(np.float32)
     parameters = XRAIParameters(steps=config.xrai.steps, area_threshold=config.xrai.area_threshold, algorithm=algorithm)
     mask = XRAI().GetMask(
-        image, explained.call_model_function, {"class": target}, batch_size=config.batch_size, extra_parameters=parameters,
-        segments=image_segments(image), base_attribution=base_attribution(explained, image, target, config),
-    )  # fmt: skip
+        image,
+        explained.call_model_function,
+        {"class": target},
+        batch_size=config.batch_size,
+        extra_parameters=parameters,
+        segments=image_segments(image),
+        base_attribution=base_attribution(explained, image, target, config),
+    )
     return np.asarray(mask, np.float32)
 
 
@@ -57,7 +77,14 @@ def base_attribution(explained: ExplainedModel, image: np.ndarray, target: int, 
     def compute() -> np.ndarray:
         baselines = (np.full_like(image, image.min()), np.full_like(image, image.max()))
         attributions = [
-            IntegratedGradients().GetMask(image, explained.call_model_function, {"class": target}, x_baseline=baseline, x_steps=config.xrai.steps, batch_size=config.batch_size)
+            IntegratedGradients().GetMask(
+                image,
+                explained.call_model_function,
+                {"class": target},
+                x_baseline=baseline,
+                x_steps=config.xrai.steps,
+                batch_size=config.batch_size,
+            )
             for baseline in baselines
         ]
         return np.mean(attributions, axis=0)
@@ -76,7 +103,9 @@ def _cached(cache: OrderedDict, key, compute):
 
 
 def _xrai(algorithm: str):
-    def attribute(explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray) -> np.ndarray:
+    def attribute(
+        explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray
+    ) -> np.ndarray:
         return np.stack([xrai_map(explained, image, int(target), config, algorithm) for image, target in zip(images, classes, strict=True)])
 
     attribute.__name__ = f"xrai_{algorithm}"

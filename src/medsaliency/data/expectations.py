@@ -20,9 +20,9 @@ from medsaliency.data.splits import SPLITS
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-import great_expectations as gx  # noqa: E402  (the variable must be set before the import)
-import great_expectations.expectations as gxe  # noqa: E402
-from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
+import great_expectations as gx
+import great_expectations.expectations as gxe
+from great_expectations.data_context.types.base import ProgressBarsConfig
 
 DERIVED_COLUMNS = ("check_split_label", "check_label_count", "check_patient_splits")
 INDEX_COLUMNS = ["id", "patient_id"]
@@ -126,7 +126,9 @@ def with_derived_columns(manifest: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def validate_manifest(manifest: pd.DataFrame, dataset: DatasetConfig, validate: ValidateConfig, name: str, docs_dir: Path | None = None) -> ValidationReport:
+def validate_manifest(
+    manifest: pd.DataFrame, dataset: DatasetConfig, validate: ValidateConfig, name: str, docs_dir: Path | None = None
+) -> ValidationReport:
     """Run the suite on ``manifest``; with ``docs_dir``, also build Data Docs there."""
     frame = with_derived_columns(manifest)
     context = gx.get_context(mode="ephemeral")

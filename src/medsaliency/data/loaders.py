@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from medsaliency.config import DatasetConfig
-from medsaliency.data.covid import iter_covid
-from medsaliency.data.figshare import iter_figshare
+from medsaliency.data.formats import FORMATS
 from medsaliency.data.records import ImageRecord
 from medsaliency.errors import DataError
 
-Reader = Callable[[Path, list[str]], Iterator[ImageRecord]]
-
-READERS: dict[str, Reader] = {"figshare_mat": iter_figshare, "covid_png": iter_covid}
+if TYPE_CHECKING:
+    from medsaliency.config import DatasetConfig
 
 
 def iter_records(dataset: DatasetConfig, root: Path = Path(".")) -> Iterator[ImageRecord]:
@@ -24,7 +22,7 @@ def iter_records(dataset: DatasetConfig, root: Path = Path(".")) -> Iterator[Ima
     if not any(raw_dir.iterdir()):
         raise DataError(f"{raw_dir}: data folder is empty")
     count = 0
-    for record in READERS[dataset.format](raw_dir, list(dataset.classes)):
+    for record in FORMATS[dataset.format].read(raw_dir, list(dataset.classes)):
         count += 1
         yield record
     if count == 0:

@@ -33,10 +33,22 @@ from medsaliency.npz import save_npz
 
 MANIFEST_NAME = "manifest.csv"
 MANIFEST_COLUMNS = (
-    "id", "patient_id", "label", "label_index", "split", "path", "height", "width",
-    "has_mask", "mask_kind", "mask_area_fraction",
-    "intensity_min", "intensity_max", "intensity_mean", "intensity_std",
-)  # fmt: skip
+    "id",
+    "patient_id",
+    "label",
+    "label_index",
+    "split",
+    "path",
+    "height",
+    "width",
+    "has_mask",
+    "mask_kind",
+    "mask_area_fraction",
+    "intensity_min",
+    "intensity_max",
+    "intensity_mean",
+    "intensity_std",
+)
 
 
 @dataclass
@@ -48,7 +60,9 @@ class PreparedImage:
     mask: np.ndarray
 
 
-def prepare_dataset(dataset: DatasetConfig, split: SplitConfig, shortcut: ShortcutConfig, out_dir: Path, root: Path = Path(".")) -> pd.DataFrame:
+def prepare_dataset(
+    dataset: DatasetConfig, split: SplitConfig, shortcut: ShortcutConfig, out_dir: Path, root: Path = Path(".")
+) -> pd.DataFrame:
     """Read the raw dataset, split it by patient, write manifest and arrays (the shortcut planted
     if enabled); return the manifest."""
     items = [

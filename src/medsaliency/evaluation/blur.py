@@ -4,7 +4,8 @@ Exactly PAIR ``saliency.metrics.pic.create_blurred_image(method="linear")`` (the
 always known; each unknown pixel is interpolated in the Delaunay triangle of known pixels
 around it; outside the hull: the image's mean colour; integers rounded), with one Delaunay
 triangulation per mask for all channels instead of one per channel. Same triangulation
-(same points, same order), so the same pixels.
+(same points, same order), so the same pixels. PIC blurs uint8 images: :func:`to_uint8` and
+:func:`from_uint8` convert between them and the models' float inputs.
 """
 
 from __future__ import annotations
@@ -44,3 +45,15 @@ def random_pixel_mask(height: int, width: int, fraction: float, rng: np.random.G
     chosen = rng.choice(mask.size, size=int(mask.size * fraction), replace=False)
     mask[np.unravel_index(chosen, mask.shape)] = True
     return mask
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """float ``[H, W, C]`` in [0, 1] -> uint8 ``[H, W]`` (one channel) or ``[H, W, C]``, rounded."""
+    pixels = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
+    return pixels[..., 0] if pixels.shape[-1] == 1 else pixels
+
+
+def from_uint8(images: np.ndarray, channels: int) -> np.ndarray:
+    """uint8 ``[B, H, W]`` or ``[B, H, W, C]`` -> float32 ``[B, H, W, channels]`` in [0, 1]."""
+    scaled = images.astype(np.float32) / 255.0
+    return scaled[..., None] if scaled.ndim == 3 else scaled.reshape(*scaled.shape[:3], channels)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from medsaliency.evaluation.blur import blur, random_pixel_mask
+from medsaliency.evaluation.blur import blur, from_uint8, to_uint8
 from medsaliency.evaluation.entropy import ESTIMATORS
 
 PAPER_THRESHOLDS = (0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.07, 0.10, 0.13, 0.21, 0.34, 0.5, 0.75)
@@ -74,24 +74,14 @@ class PicResults:
     excluded: dict[str, Counter] = field(default_factory=dict)
 
 
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """float ``[H, W, C]`` in [0, 1] -> uint8 ``[H, W]`` (one channel) or ``[H, W, C]``, rounded."""
-    pixels = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
-    return pixels[..., 0] if pixels.shape[-1] == 1 else pixels
-
-
-def from_uint8(images: np.ndarray, channels: int) -> np.ndarray:
-    """uint8 ``[B, H, W]`` or ``[B, H, W, C]`` -> float32 ``[B, H, W, channels]`` in [0, 1]."""
-    scaled = images.astype(np.float32) / 255.0
-    return scaled[..., None] if scaled.ndim == 3 else scaled.reshape(*scaled.shape[:3], channels)
-
-
 def revealed_mask(saliency: np.ndarray, threshold: float, random_mask: np.ndarray) -> np.ndarray:
     """Pixels with saliency >= its ``1 - threshold`` quantile, or in the random mask: bool ``[H, W]``."""
     return (saliency >= np.quantile(saliency, 1 - threshold)) | random_mask
 
 
-def blurred_series(image: np.ndarray, maps: np.ndarray, random_mask: np.ndarray, thresholds: tuple[float, ...], entropy: str) -> BlurredSeries:
+def blurred_series(
+    image: np.ndarray, maps: np.ndarray, random_mask: np.ndarray, thresholds: tuple[float, ...], entropy: str
+) -> BlurredSeries:
     """The blurred images and entropies of ``maps`` ``[M, H, W]`` at every threshold (identical masks blurred once)."""
     estimate = ESTIMATORS[entropy]
     images, blurred_by_mask = [], {}
@@ -111,7 +101,9 @@ def blurred_series(image: np.ndarray, maps: np.ndarray, random_mask: np.ndarray,
     return BlurredSeries(np.stack(images), np.asarray(entropies, np.float64))
 
 
-def exclusion_reason(original_pred: float, blurred_pred: float, original_entropy: float, blurred_entropy: float, min_pred_value: float) -> str | None:
+def exclusion_reason(
+    original_pred: float, blurred_pred: float, original_entropy: float, blurred_entropy: float, min_pred_value: float
+) -> str | None:
     """Why PAIR would skip this image (its order of checks), or None."""
     if original_pred < min_pred_value:
         return "low_prediction"
@@ -123,7 +115,12 @@ def exclusion_reason(original_pred: float, blurred_pred: float, original_entropy
 
 
 def information_curve(
-    entropies: np.ndarray, predictions: np.ndarray, original: tuple[float, float], blurred: tuple[float, float], keep_monotonous: bool = True, num_points: int = 1000
+    entropies: np.ndarray,
+    predictions: np.ndarray,
+    original: tuple[float, float],
+    blurred: tuple[float, float],
+    keep_monotonous: bool = True,
+    num_points: int = 1000,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """One PIC: per-threshold ``entropies`` and ``predictions`` ``[T]``; ``original``/``blurred`` are
     ``(entropy, prediction)`` of the original and fully blurred image -> ``(x, y, auc)``, ``[P+1]`` each."""
@@ -171,7 +168,9 @@ def compute_pic(
     """
     n_methods, n_images = maps.shape[:2]
     x = np.append(np.linspace(0.0, 1.0, settings.num_points, endpoint=False), 1.0)
-    results = PicResults(x, {k: np.full((n_methods, n_images), np.nan) for k in CURVES}, {k: np.full((n_methods, n_images, len(x)), np.nan) for k in CURVES})
+    results = PicResults(
+        x, {k: np.full((n_methods, n_images), np.nan) for k in CURVES}, {k: np.full((n_methods, n_images, len(x)), np.nan) for k in CURVES}
+    )
     uint8_images = [to_uint8(image) for image in images]
     ends = _curve_ends(uint8_images, random_masks, labels, classes, predict, settings, images.shape[-1])
     results.excluded = {kind: Counter(end.reason for end in ends[kind] if end.reason) for kind in CURVES}
@@ -181,7 +180,9 @@ def compute_pic(
         probabilities = predict(from_uint8(series.images, images.shape[-1]))
         for kind in CURVES:
             if ends[kind][n].reason is None:
-                _image_curves(results, kind, n, series.entropies, _scores(kind, probabilities, labels[n], classes[n]), ends[kind][n], settings)
+                _image_curves(
+                    results, kind, n, series.entropies, _scores(kind, probabilities, labels[n], classes[n]), ends[kind][n], settings
+                )
         if progress is not None:
             progress(done)
     return results
@@ -196,7 +197,9 @@ class CurveEnds:
     reason: str | None
 
 
-def _curve_ends(uint8_images: list[np.ndarray], random_masks: np.ndarray, labels, classes, predict, settings: PicSettings, channels: int) -> dict[str, list[CurveEnds]]:
+def _curve_ends(
+    uint8_images: list[np.ndarray], random_masks: np.ndarray, labels, classes, predict, settings: PicSettings, channels: int
+) -> dict[str, list[CurveEnds]]:
     """Both ends of every curve, from one batch of originals and fully blurred images."""
     estimate = ESTIMATORS[settings.entropy]
     fully_blurred = [blur(image, mask) for image, mask in zip(uint8_images, random_masks, strict=True)]
@@ -219,11 +222,15 @@ def _scores(kind: str, probabilities: np.ndarray, label: int, explained: int) ->
     return (probabilities.argmax(axis=1) == label).astype(np.float64)
 
 
-def _image_curves(results: PicResults, kind: str, n: int, entropies: np.ndarray, predictions: np.ndarray, ends: CurveEnds, settings: PicSettings) -> None:
+def _image_curves(
+    results: PicResults, kind: str, n: int, entropies: np.ndarray, predictions: np.ndarray, ends: CurveEnds, settings: PicSettings
+) -> None:
     steps = len(settings.thresholds)
     for m in range(len(entropies) // steps):
         window = slice(m * steps, (m + 1) * steps)
-        _, y, auc = information_curve(entropies[window], predictions[window], ends.original, ends.blurred, settings.keep_monotonous, settings.num_points)
+        _, y, auc = information_curve(
+            entropies[window], predictions[window], ends.original, ends.blurred, settings.keep_monotonous, settings.num_points
+        )
         results.curves[kind][m, n], results.auc[kind][m, n] = y, auc
 
 
@@ -232,13 +239,15 @@ def _blurred_series_job(job: tuple) -> BlurredSeries:
 
 
 def _map_jobs(jobs: list[tuple], workers: int) -> Iterator[BlurredSeries]:
-    """``blurred_series`` of each job, in order: in this process, or in ``workers`` spawned processes
-    (spawned, not forked: the parent holds TensorFlow's threads)."""
+    """``blurred_series`` of each job, in order: in this process, or in ``workers`` worker processes
+    (forkserver, not fork: the parent holds TensorFlow's threads)."""
     workers = min(workers if workers > 0 else os.cpu_count() or 1, len(jobs))
     if workers <= 1:
         yield from map(_blurred_series_job, jobs)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(START_METHOD), initializer=_one_thread_per_worker) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context(START_METHOD), initializer=_one_thread_per_worker
+    ) as pool:
         yield from pool.map(_blurred_series_job, jobs)
 
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def bootstrap_auc_interval(curves: np.ndarray, x: np.ndarray, how: str, resamples: int, confidence: float, rng: np.random.Generator) -> tuple[float, float]:
+def bootstrap_auc_interval(
+    curves: np.ndarray, x: np.ndarray, how: str, resamples: int, confidence: float, rng: np.random.Generator
+) -> tuple[float, float]:
     """Percentile ``confidence`` interval of the aggregate AUC of ``curves`` ``[n, P+1]`` (NaN rows dropped)."""
     kept = curves[~np.isnan(curves).any(axis=1)]
     if len(kept) < 2:

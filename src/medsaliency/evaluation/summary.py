@@ -31,7 +31,9 @@ def pic_metrics(pic: PicResults, methods: list[str], config: EvaluationConfig) -
             curves = pic.curves[kind][m]
             metrics[f"{kind}_auc.{method}"] = aggregate(curves, pic.x, config.aggregate)[1]
             metrics[f"{kind}_auc_mean.{method}"] = aggregate(curves, pic.x, "mean")[1]
-            low, high = bootstrap_auc_interval(curves, pic.x, config.aggregate, config.bootstrap.resamples, config.bootstrap.confidence, rng)
+            low, high = bootstrap_auc_interval(
+                curves, pic.x, config.aggregate, config.bootstrap.resamples, config.bootstrap.confidence, rng
+            )
             metrics[f"{kind}_auc_ci_low.{method}"], metrics[f"{kind}_auc_ci_high.{method}"] = low, high
         if REFERENCE_METHOD in methods:
             for method, p_value in wilcoxon_against(pic.auc[kind], methods, REFERENCE_METHOD).items():
@@ -69,7 +71,9 @@ def shortcut_metrics(labels: np.ndarray, with_marker: np.ndarray, without_marker
     }
 
 
-def per_image_table(ids: np.ndarray, labels: np.ndarray, classes: np.ndarray, methods: list[str], pic: PicResults, scores: dict[str, dict[str, np.ndarray]]) -> pd.DataFrame:
+def per_image_table(
+    ids: np.ndarray, labels: np.ndarray, classes: np.ndarray, methods: list[str], pic: PicResults, scores: dict[str, dict[str, np.ndarray]]
+) -> pd.DataFrame:
     """One row per (image, method): AUCs and every per-image score (``scores[name][method]`` ``[N]``)."""
     rows = []
     for m, method in enumerate(methods):

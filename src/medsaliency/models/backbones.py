@@ -13,6 +13,7 @@ functional graph: ``model.get_layer(spec.target_layer)`` works for every backbon
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,8 +52,23 @@ def backbone_spec(name: str) -> BackboneSpec:
         raise ConfigError(f"unknown backbone {name!r}; valid names: {', '.join(sorted(BACKBONES))}") from None
 
 
+def architecture_source(name: str) -> str:
+    """What defines backbone ``name``'s architecture here: its registry entry and the source of the
+    functions that build it (``keras.applications`` models are pinned by the locked Keras version).
+    The tuning fingerprint hashes it, so a new or edited backbone restarts only its own studies."""
+    spec = backbone_spec(name)
+    builders = [build_classifier, _backbone_features] + ([_small_cnn_features] if spec.application is None else [])
+    return repr(spec) + "".join(inspect.getsource(function) for function in builders)
+
+
 def build_classifier(
-    name: str, input_size: int, n_classes: int, dropout: float, channels: int = 1, weights_path: str | None = None, working_size: int | None = None
+    name: str,
+    input_size: int,
+    n_classes: int,
+    dropout: float,
+    channels: int = 1,
+    weights_path: str | None = None,
+    working_size: int | None = None,
 ):
     """A compiled-ready ``keras.Model``: ``[B, S, S, channels]`` float32 in [0, 1] -> ``[B, n_classes]`` softmax.
 

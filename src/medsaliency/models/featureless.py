@@ -23,12 +23,13 @@ from medsaliency.config import FeaturelessConfig
 def featureless_images(x: np.ndarray, config: FeaturelessConfig, seed: int) -> np.ndarray:
     """float32 ``[copies * N, S, S, C]``: each image of ``x`` ``[N, S, S, C]`` (in [0, 1]) blurred
     ``config.copies`` times from a seeded random ``config.known_fraction`` of its pixels."""
-    from medsaliency.evaluation.blur import blur, random_pixel_mask
-    from medsaliency.evaluation.pic import from_uint8, to_uint8
+    from medsaliency.evaluation.blur import blur, from_uint8, random_pixel_mask, to_uint8
 
     rng = np.random.default_rng(seed)
     height, width, channels = x.shape[1:]
-    blurred = [blur(to_uint8(image), random_pixel_mask(height, width, config.known_fraction, rng)) for _ in range(config.copies) for image in x]
+    blurred = [
+        blur(to_uint8(image), random_pixel_mask(height, width, config.known_fraction, rng)) for _ in range(config.copies) for image in x
+    ]
     if not blurred:
         return np.zeros((0, *x.shape[1:]), np.float32)
     return from_uint8(np.stack(blurred), channels)

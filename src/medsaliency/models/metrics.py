@@ -32,7 +32,9 @@ def confusion(y_true: np.ndarray, probabilities: np.ndarray, n_classes: int) -> 
 
 def report_text(y_true: np.ndarray, probabilities: np.ndarray, classes: list[str]) -> str:
     """scikit-learn's per-class precision/recall/F1 table."""
-    return classification_report(y_true, probabilities.argmax(axis=1), labels=list(range(len(classes))), target_names=classes, zero_division=0, digits=4)
+    return classification_report(
+        y_true, probabilities.argmax(axis=1), labels=list(range(len(classes))), target_names=classes, zero_division=0, digits=4
+    )
 
 
 def confusion_figure(matrix: np.ndarray, classes: list[str], title: str):

@@ -24,13 +24,23 @@ def configure_runtime(train: TrainConfig, seed: int) -> None:
     keras.mixed_precision.set_global_policy("mixed_float16" if train.mixed_precision else "float32")
 
 
+def device_summary() -> str:
+    """``training on N GPU(s)`` or ``training on the CPU``: what TensorFlow sees."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    return f"training on {len(gpus)} GPU(s)" if gpus else "training on the CPU"
+
+
 def class_weights(y: np.ndarray, n_classes: int) -> dict[int, float]:
     """Balanced weights ``n / (K * count_k)``; a class absent from ``y`` gets weight 1."""
     counts = np.bincount(y, minlength=n_classes)
     return {k: float(len(y) / (n_classes * counts[k])) if counts[k] else 1.0 for k in range(n_classes)}
 
 
-def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, training: bool, augmentation: float, seed: int, weights: np.ndarray | None = None):
+def make_dataset(
+    x: np.ndarray, y: np.ndarray, batch_size: int, training: bool, augmentation: float, seed: int, weights: np.ndarray | None = None
+):
     """``tf.data`` pipeline of ``(x, y)`` or ``(x, y, weights)`` elements: cache, (shuffle, augment,) batch, prefetch."""
     import tensorflow as tf
 
@@ -67,7 +77,16 @@ def make_optimizer(hp: Hyperparameters):
     return keras.optimizers.Adam(learning_rate=hp.learning_rate, weight_decay=hp.weight_decay)
 
 
-def fit_classifier(model, train_xy: tuple[np.ndarray, np.ndarray], val_xy: tuple[np.ndarray, np.ndarray], hp: Hyperparameters, epochs: int, train: TrainConfig, seed: int, callbacks: Sequence = ()):
+def fit_classifier(
+    model,
+    train_xy: tuple[np.ndarray, np.ndarray],
+    val_xy: tuple[np.ndarray, np.ndarray],
+    hp: Hyperparameters,
+    epochs: int,
+    train: TrainConfig,
+    seed: int,
+    callbacks: Sequence = (),
+):
     """Compile and fit ``model`` in place; returns the Keras ``History``.
 
     The training images are weighted by :func:`class_weights` and joined by the featureless
@@ -87,10 +106,14 @@ def fit_classifier(model, train_xy: tuple[np.ndarray, np.ndarray], val_xy: tuple
     model.compile(optimizer=make_optimizer(hp), loss="categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
     statistics = population_batch_norm_statistics(x, hp.batch_size)
     stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=train.patience, restore_best_weights=True)
-    training = make_dataset(np.concatenate([x, extra]), soft_targets(y, len(extra), n_classes), hp.batch_size, True, hp.augmentation, seed, weights)
+    training = make_dataset(
+        np.concatenate([x, extra]), soft_targets(y, len(extra), n_classes), hp.batch_size, True, hp.augmentation, seed, weights
+    )
     return model.fit(
         training,
-        validation_data=make_dataset(val_xy[0], soft_targets(val_xy[1], 0, n_classes), hp.batch_size, training=False, augmentation=0.0, seed=seed),
+        validation_data=make_dataset(
+            val_xy[0], soft_targets(val_xy[1], 0, n_classes), hp.batch_size, training=False, augmentation=0.0, seed=seed
+        ),
         epochs=epochs,
         callbacks=[statistics, stopping, *callbacks],
         shuffle=False,  # the tf.data pipeline shuffles, seeded
@@ -134,7 +157,7 @@ def recompute_batch_norm_statistics(model, x: np.ndarray, batch_size: int) -> No
                 layer.momentum = index / (index + 1)
             model(x[start : start + batch_size], training=True)
     finally:
-        for layer, momentum in zip(layers, momenta):
+        for layer, momentum in zip(layers, momenta, strict=True):
             layer.momentum = momentum
 
 

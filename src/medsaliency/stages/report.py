@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from medsaliency.artifacts import RegisteredModel, RegistryRecord, TuneSummary
 from medsaliency.atomic import staged_directory
 from medsaliency.config import Params, load_params
 from medsaliency.errors import DataError
@@ -26,8 +27,13 @@ def run(params_path: Path = Path("params.yaml"), root: Path = Path(".")) -> int:
 
     params = load_params(params_path)
     with staged_directory(root / report_dir()) as folder:
-        sections = [dataset_section(collect(name, params, root, folder), list(params.attribution.methods), LABELS) for name in params.datasets]
-        intro = f"# {TITLE}\n\nPIC entropy estimator: `{params.evaluation.entropy}`; curves aggregated by {params.evaluation.aggregate}; significance against Random: `*` p < 0.05, `**` p < 0.01 (Holm-adjusted Wilcoxon).\n\n"
+        sections = [
+            dataset_section(collect(name, params, root, folder), list(params.attribution.methods), LABELS) for name in params.datasets
+        ]
+        intro = (
+            f"# {TITLE}\n\nPIC entropy estimator: `{params.evaluation.entropy}`; curves aggregated by {params.evaluation.aggregate}; "
+            "significance against Random: `*` p < 0.05, `**` p < 0.01 (Holm-adjusted Wilcoxon).\n\n"
+        )
         markdown = intro + "\n".join(sections)
         (folder / "report.md").write_text(markdown)
         (folder / "report.html").write_text(to_html(markdown, folder, TITLE))
@@ -38,23 +44,28 @@ def run(params_path: Path = Path("params.yaml"), root: Path = Path(".")) -> int:
 
 def collect(dataset_name: str, params: Params, root: Path, folder: Path) -> DatasetResults:
     """One dataset's tables and figures (figures written under ``folder/figures``)."""
-    registry = read_json(root / registry_file(dataset_name), MISSING)
-    explained = registry["top_k"]
-    classification = [_classification_row(entry, dataset_name, explained, root) for entry in registry["models"]]
+    registry = RegistryRecord.read(root / registry_file(dataset_name))
+    explained = registry.top_k
+    classification = [_classification_row(entry, dataset_name, explained, root) for entry in registry.models]
     metrics = {name: read_json(root / evaluation_metrics_dir(dataset_name) / f"{name}.json", MISSING) for name in explained}
-    figures = {name: [_curve_figure(dataset_name, name, kind, metrics[name], params, root, folder) for kind in ("sic", "aic")] for name in explained}
+    figures = {
+        name: [_curve_figure(dataset_name, name, kind, metrics[name], params, root, folder) for kind in ("sic", "aic")]
+        for name in explained
+    }
     return DatasetResults(dataset_name, classification, metrics, figures)
 
 
-def _classification_row(entry: dict, dataset_name: str, explained: list[str], root: Path) -> dict:
-    summary = read_json(root / tune_summary_file(dataset_name, entry["backbone"]), MISSING)
-    test = summary.get("test", {})
-    recalls = [value for key, value in test.items() if key.startswith("recall.")]
+def _classification_row(entry: RegisteredModel, dataset_name: str, explained: list[str], root: Path) -> dict:
+    summary = TuneSummary.read(root / tune_summary_file(dataset_name, entry.backbone))
     return {
-        "name": entry["name"], "version": entry.get("champion_version"), "accuracy": test.get("accuracy"),
-        "macro_f1": test.get("macro_f1"), "min_recall": min(recalls) if recalls else None,
-        "val_macro_f1": summary.get("val_macro_f1"), "explained": entry["name"] in explained,
-    }  # fmt: skip
+        "name": entry.name,
+        "version": entry.champion_version,
+        "accuracy": summary.test.get("accuracy"),
+        "macro_f1": summary.test.get("macro_f1"),
+        "min_recall": summary.min_recall,
+        "val_macro_f1": summary.val_macro_f1,
+        "explained": entry.name in explained,
+    }
 
 
 def _curve_figure(dataset_name: str, name: str, kind: str, metrics: dict, params: Params, root: Path, folder: Path) -> str:
@@ -70,7 +81,14 @@ def _curve_figure(dataset_name: str, name: str, kind: str, metrics: dict, params
     methods = [column for column in table.columns if column != "information"]
     aucs = {m: metrics.get(f"{kind}_auc", {}).get(m) or float("nan") for m in methods}
     relative = Path("figures") / f"{name}.{kind}.png"
-    information_curves(table["information"].to_numpy(), {m: table[m].to_numpy() for m in methods}, aucs, LABELS, f"{name}: {kind.upper()} ({params.evaluation.aggregate})", folder / relative)
+    information_curves(
+        table["information"].to_numpy(),
+        {m: table[m].to_numpy() for m in methods},
+        aucs,
+        LABELS,
+        f"{name}: {kind.upper()} ({params.evaluation.aggregate})",
+        folder / relative,
+    )
     return relative.as_posix()
 
 

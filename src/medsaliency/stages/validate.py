@@ -1,12 +1,15 @@
-"""``validate@<dataset>``: the Great Expectations suite on the manifest; non-zero exit on failure."""
+"""``validate@<dataset>``: the Great Expectations suite on the manifest; non-zero exit on failure.
+
+Writes the :class:`~medsaliency.artifacts.ValidationVerdict` (a DVC metrics file, no timestamps)
+and the Data Docs page (timestamped, so not a DVC output); prints each failed expectation.
+"""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
-from medsaliency.atomic import staged_file
+from medsaliency.artifacts import ValidationVerdict
 from medsaliency.config import load_params
 from medsaliency.data.expectations import validate_manifest
 from medsaliency.data.prepare import MANIFEST_NAME, read_manifest
@@ -23,17 +26,10 @@ def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path =
         raise DataError(f"{manifest_path}: manifest not found; run the prepare stage first")
     manifest = read_manifest(manifest_path)
     report = validate_manifest(manifest, dataset, params.validate_, dataset_name, docs_dir=root / data_docs_dir(dataset_name))
-    target = root / validation_file(dataset_name)
-    with staged_file(target) as staging:
-        staging.write_text(json.dumps(report.summary(), indent=2, sort_keys=True) + "\n")
-    summary = report.summary()
-    print(f"{dataset_name}: {summary['successful_expectations']}/{summary['evaluated_expectations']} expectations met; Data Docs: {report.data_docs}")
+    verdict = ValidationVerdict(**report.summary())
+    verdict.write(root / validation_file(dataset_name))
+    met = f"{verdict.successful_expectations}/{verdict.evaluated_expectations}"
+    print(f"{dataset_name}: {met} expectations met; Data Docs: {report.data_docs}")
     for failure in report.failures:
         print(f"  {failure.describe()}", file=sys.stderr)
     return 0 if report.success else 1
-
-
-def passed(dataset_name: str, root: Path = Path(".")) -> bool:
-    """Whether the last validate run of ``dataset_name`` met every expectation."""
-    path = root / validation_file(dataset_name)
-    return path.is_file() and bool(json.loads(path.read_text()).get("success"))

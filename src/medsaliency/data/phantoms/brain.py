@@ -16,11 +16,14 @@ in particular, so that accuracy stays below 100 %. Intensities are int16 (0..~16
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from medsaliency.config import BrainPhantomConfig
 from medsaliency.data.phantoms.drawing import ellipse, ellipse_radius, grid, irregular_radius, smooth_noise
+
+if TYPE_CHECKING:
+    from medsaliency.config import BrainPhantomConfig
 
 CLASSES = ("meningioma", "glioma", "pituitary")
 _INTENSITY_SCALE = 1000.0
@@ -68,7 +71,9 @@ def draw_patient(rng: np.random.Generator, label: str, atypical_fraction: float)
     return head, Lesion(kind=kind, centre=centre, radius=radius, harmonics=harmonics)
 
 
-def render_slice(head: Head, lesion: Lesion, slice_position: float, config: BrainPhantomConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def render_slice(
+    head: Head, lesion: Lesion, slice_position: float, config: BrainPhantomConfig, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """One slice: int16 image ``[S, S]`` and bool tumour mask ``[S, S]``, ``S = config.size``.
 
     ``slice_position`` in [-1, 1]: 0 cuts the lesion through its middle; further out, the
@@ -99,7 +104,9 @@ def render_slice(head: Head, lesion: Lesion, slice_position: float, config: Brai
     return np.clip(image * _INTENSITY_SCALE, 0, 32767).astype(np.int16), mask
 
 
-def _draw_lesion(image: np.ndarray, y: np.ndarray, x: np.ndarray, brain: np.ndarray, lesion: Lesion, scale: float, contrast: float) -> np.ndarray:
+def _draw_lesion(
+    image: np.ndarray, y: np.ndarray, x: np.ndarray, brain: np.ndarray, lesion: Lesion, scale: float, contrast: float
+) -> np.ndarray:
     """Paint ``lesion`` into ``image`` in place; return its bool mask (inside the brain only)."""
     radius = lesion.radius * scale
     if lesion.kind == "glioma":

@@ -16,11 +16,14 @@ rendered from the same shape parameters at the mask's own size.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from medsaliency.config import ChestPhantomConfig
 from medsaliency.data.phantoms.drawing import ellipse, ellipse_radius, grid, smooth_noise
+
+if TYPE_CHECKING:
+    from medsaliency.config import ChestPhantomConfig
 
 CLASSES = ("COVID", "Normal", "Lung_Opacity")
 
@@ -95,7 +98,9 @@ def _consolidation(thorax: Thorax, y: np.ndarray, x: np.ndarray, rng: np.random.
     return density
 
 
-def _finding(thorax: Thorax, label: str, atypical: bool, y: np.ndarray, x: np.ndarray, lungs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _finding(
+    thorax: Thorax, label: str, atypical: bool, y: np.ndarray, x: np.ndarray, lungs: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Extra density 0..~1 inside the lungs for the class's finding (zeros for Normal)."""
     if label == "Normal" and not atypical:
         return np.zeros(y.shape, dtype=np.float32)

@@ -55,13 +55,15 @@ def irregular_radius(y: np.ndarray, x: np.ndarray, centre: tuple[float, float], 
 
 def smooth_noise(rng: np.random.Generator, size: int, sigma_fraction: float) -> np.ndarray:
     """Zero-mean, unit-std Gaussian-filtered noise ``[size, size]``; blobs ~``sigma_fraction * size`` px."""
-    field = ndimage.gaussian_filter(rng.standard_normal((size, size), dtype=np.float32), sigma=max(sigma_fraction * size, 0.5), mode="reflect")
+    field = ndimage.gaussian_filter(
+        rng.standard_normal((size, size), dtype=np.float32), sigma=max(sigma_fraction * size, 0.5), mode="reflect"
+    )
     return (field - field.mean()) / (field.std() + 1e-12)
 
 
 def square_marker(size: int, corner: int, size_fraction: float) -> np.ndarray:
     """Bool ``[size, size]`` square in corner 0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right."""
-    side = max(2, int(round(size * size_fraction)))
+    side = max(2, round(size * size_fraction))
     margin = max(1, size // 32)
     top = margin if corner in (0, 1) else size - margin - side
     left = margin if corner in (0, 2) else size - margin - side

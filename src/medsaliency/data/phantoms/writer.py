@@ -8,17 +8,20 @@ burns it into the prepared arrays of any dataset, see :mod:`medsaliency.data.sho
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
 
 from medsaliency.atomic import staged_directory
-from medsaliency.config import DatasetConfig, Params, PhantomConfig
 from medsaliency.data.covid import write_covid_png
 from medsaliency.data.figshare import write_cjdata
 from medsaliency.data.phantoms import brain, chest
 from medsaliency.data.phantoms.drawing import outline_coordinates
 from medsaliency.errors import DataError
+
+if TYPE_CHECKING:
+    from medsaliency.config import DatasetConfig, Params, PhantomConfig
 
 
 def write_phantom_datasets(params: Params, root: Path = Path(".")) -> list[Path]:
@@ -26,16 +29,15 @@ def write_phantom_datasets(params: Params, root: Path = Path(".")) -> list[Path]
 
     A dataset folder that already holds files is never touched: a :class:`DataError` says so.
     """
+    from medsaliency.data.formats import FORMATS  # the table refers back to this module's writers
+
     written = []
-    for name, dataset in params.datasets.items():
+    for dataset in params.datasets.values():
         target = root / dataset.raw_dir
         if target.exists() and any(target.iterdir()):
             raise DataError(f"{target}: already holds files; phantoms are only written into an empty or missing folder")
         with staged_directory(target) as staging:
-            if dataset.format == "figshare_mat":
-                write_brain_dataset(staging, dataset, params.phantoms)
-            else:
-                write_chest_dataset(staging, dataset, params.phantoms)
+            FORMATS[dataset.format].write_phantoms(staging, dataset, params.phantoms)
         written.append(target)
     return written
 
@@ -44,7 +46,11 @@ def write_brain_dataset(out_dir: Path, dataset: DatasetConfig, phantoms: Phantom
     """Figshare-format slices ``<n>.mat``; label code ``k`` draws the k-th of :data:`brain.CLASSES`."""
     config = phantoms.brain
     _check_classes(dataset, brain.CLASSES, by_position=True)
-    patients = [(f"{100000 + 1000 * code + index}", code) for code in range(1, len(dataset.classes) + 1) for index in range(config.patients_per_class)]
+    patients = [
+        (f"{100000 + 1000 * code + index}", code)
+        for code in range(1, len(dataset.classes) + 1)
+        for index in range(config.patients_per_class)
+    ]
     file_number = 0
     for patient_id, code in tqdm(patients, desc="phantoms brain", unit="patient", mininterval=2):
         rng = np.random.default_rng([phantoms.seed, code, int(patient_id)])

@@ -6,7 +6,7 @@ from medsaliency.data.splits import patient_labels, split_patients
 
 
 def make_patients(n_per_class=(20, 12, 7)):
-    return {f"{label}-{i}": label for label, n in zip("abc", n_per_class) for i in range(n)}
+    return {f"{label}-{i}": label for label, n in zip("abc", n_per_class, strict=True) for i in range(n)}
 
 
 def test_every_patient_gets_exactly_one_split_and_classes_are_stratified():
@@ -37,7 +37,7 @@ def test_images_of_one_patient_never_straddle_splits():
     assignment = split_patients(patient_labels(patients, labels), 0.2, 0.2, 0)
     image_splits = [assignment[p] for p in patients]
     per_patient = {}
-    for patient, split in zip(patients, image_splits):
+    for patient, split in zip(patients, image_splits, strict=True):
         per_patient.setdefault(patient, set()).add(split)
     assert all(len(splits) == 1 for splits in per_patient.values())
     assert set(image_splits) == {"train", "val", "test"}

@@ -89,7 +89,9 @@ def test_malformed_params_fail_the_stage_with_the_key(prepared, capsys):
 
 def test_manifest_keeps_ids_as_strings(tmp_path):
     path = tmp_path / "m.csv"
-    pd.DataFrame({"id": ["0042"], "patient_id": ["007"], "label": ["a"], "split": ["train"], "path": ["x"], "mask_kind": ["lesion"]}).to_csv(path, index=False)
+    pd.DataFrame(
+        {"id": ["0042"], "patient_id": ["007"], "label": ["a"], "split": ["train"], "path": ["x"], "mask_kind": ["lesion"]}
+    ).to_csv(path, index=False)
     assert read_manifest(path)["id"].tolist() == ["0042"]
 
 

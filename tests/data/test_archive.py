@@ -33,11 +33,14 @@ def inner_zip_bytes(entries):
 
 
 def test_nested_archives_are_unpacked_like_the_figshare_download(tmp_path):
-    archive = make_zip(tmp_path / "figshare.zip", {
-        "README.txt": b"readme",
-        "brainTumorDataPublic_1-2.zip": inner_zip_bytes({"1.mat": b"one", "2.mat": b"two"}),
-        "brainTumorDataPublic_3-3.zip": inner_zip_bytes({"3.mat": b"three"}),
-    })  # fmt: skip
+    archive = make_zip(
+        tmp_path / "figshare.zip",
+        {
+            "README.txt": b"readme",
+            "brainTumorDataPublic_1-2.zip": inner_zip_bytes({"1.mat": b"one", "2.mat": b"two"}),
+            "brainTumorDataPublic_3-3.zip": inner_zip_bytes({"3.mat": b"three"}),
+        },
+    )
     dest = tmp_path / "data" / "brain_tumor"
     files = extract_archive(archive, dest)
     assert sorted(p.name for p in files) == ["1.mat", "2.mat", "3.mat", "README.txt"]

@@ -84,7 +84,9 @@ def test_corrupt_png_names_the_file(tmp_path):
 
 @pytest.mark.parametrize("layout", ["figshare_mat", "covid_png"])
 def test_empty_or_missing_data_folder_is_named(tmp_path, layout):
-    dataset = DatasetConfig(format=layout, raw_dir="data/x", classes=CLASSES, image_size=32, intensity_range=[0, 255], raw_side_range=[8, 512], mask_kind="lung")
+    dataset = DatasetConfig(
+        format=layout, raw_dir="data/x", classes=CLASSES, image_size=32, intensity_range=[0, 255], raw_side_range=[8, 512], mask_kind="lung"
+    )
     with pytest.raises(DataError, match=r"data/x: data folder not found"):
         list(iter_records(dataset, tmp_path))
     (tmp_path / "data" / "x").mkdir(parents=True)

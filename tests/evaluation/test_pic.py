@@ -2,14 +2,13 @@
 
 import numpy as np
 import pytest
+from conftest import REGION, region_model
 from saliency.metrics import pic as pair
 
 from medsaliency.attribution.explained_model import ExplainedModel
-from medsaliency.evaluation.blur import blur, random_pixel_mask
+from medsaliency.evaluation.blur import blur, from_uint8, random_pixel_mask, to_uint8
 from medsaliency.evaluation.entropy import ESTIMATORS, shannon_entropy, shannon_minmax_entropy, webp_entropy
-from medsaliency.evaluation.pic import PAPER_THRESHOLDS, PicSettings, aggregate, compute_pic, from_uint8, information_curve, to_uint8
-
-from conftest import REGION, region_model
+from medsaliency.evaluation.pic import PAPER_THRESHOLDS, PicSettings, aggregate, compute_pic, information_curve
 
 
 def test_blur_golden_cases_of_pair():
@@ -49,7 +48,9 @@ def test_aggregate_golden_case_of_pair():
 
 
 def test_information_curve_is_monotone_and_spans_the_unit_square():
-    x, y, auc = information_curve(np.array([5.0, 7.0, 9.0]), np.array([0.6, 0.3, 0.9]), original=(10.0, 1.0), blurred=(4.0, 0.2), num_points=100)
+    x, y, auc = information_curve(
+        np.array([5.0, 7.0, 9.0]), np.array([0.6, 0.3, 0.9]), original=(10.0, 1.0), blurred=(4.0, 0.2), num_points=100
+    )
     assert len(x) == len(y) == 101 and x[0] == 0 and x[-1] == 1 and y[-1] == 1
     assert np.all(np.diff(y) >= -1e-12) and 0 < auc < 1
 
@@ -97,12 +98,16 @@ def test_curves_and_aucs_equal_pair_compute_pic_metric():
         for kind, predict in predictors.items():
             for m in range(2):
                 try:
-                    theirs = pair.compute_pic_metric(u8, maps[m, n], masks[n], predict, list(PAPER_THRESHOLDS), min_pred_value=0.0, num_data_points=1000)
+                    theirs = pair.compute_pic_metric(
+                        u8, maps[m, n], masks[n], predict, list(PAPER_THRESHOLDS), min_pred_value=0.0, num_data_points=1000
+                    )
                 except pair.ComputePicMetricError:
                     assert np.isnan(ours.auc[kind][m, n])
                     continue
                 compared[kind] += 1
-                np.testing.assert_allclose(ours.curves[kind][m, n], theirs.curve_y, rtol=0, atol=1e-6)  # float32 batch vs single predictions
+                np.testing.assert_allclose(
+                    ours.curves[kind][m, n], theirs.curve_y, rtol=0, atol=1e-6
+                )  # float32 batch vs single predictions
                 np.testing.assert_allclose(ours.x, theirs.curve_x, rtol=0, atol=0)
                 assert abs(ours.auc[kind][m, n] - theirs.auc) <= 1e-6
     assert compared["sic"] >= 6 and compared["aic"] >= 2, compared

@@ -9,7 +9,6 @@ from medsaliency.config import parse_params
 from medsaliency.data.covid import iter_covid
 from medsaliency.data.figshare import iter_figshare
 from medsaliency.data.phantoms.writer import write_phantom_datasets
-from medsaliency.data.splits import split_patients
 from medsaliency.errors import DataError
 
 

@@ -1,0 +1,26 @@
+"""Localisation against lesion masks: pointing game, relevance mass, IoU of the top pixels."""
+
+import numpy as np
+
+from medsaliency.evaluation.localization import mass_in_mask, pointing_game, top_fraction_iou
+
+
+def test_pointing_game_and_mass_in_mask_by_hand():
+    masks = np.zeros((3, 4, 4), np.uint8)
+    masks[0, :2, :2] = 1
+    masks[1, 2:, 2:] = 1
+    maps = np.zeros((3, 4, 4), np.float32)
+    maps[0, 0, 0], maps[0, 3, 3] = 3.0, 1.0  # peak inside, 3/4 of the mass inside
+    maps[1, 0, 0] = 1.0  # peak outside
+    np.testing.assert_array_equal(pointing_game(maps, masks), [1.0, 0.0, np.nan])  # no lesion: no score
+    np.testing.assert_allclose(mass_in_mask(maps, masks), [0.75, 0.0, np.nan])
+
+
+def test_top_fraction_iou_by_hand():
+    ranks = np.arange(16, dtype=np.float32).reshape(4, 4)  # distinct values: the top 25% is the last row
+    maps = np.stack([ranks, ranks, ranks])
+    masks = np.zeros((3, 4, 4), np.uint8)
+    masks[0, 2:, 2:] = 1  # 2 of its 4 pixels in the last row: IoU 2 / (4 + 4 - 2)
+    masks[1, 3, :] = 1  # exactly the last row
+    np.testing.assert_allclose(top_fraction_iou(maps, masks, 0.25), [1 / 3, 1.0, np.nan])
+    np.testing.assert_allclose(top_fraction_iou(maps, masks, 0.5)[:2], [4 / 8, 4 / 8])  # the last two rows hold both masks

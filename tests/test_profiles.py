@@ -1,0 +1,64 @@
+"""Profiles are overlays: merged over params.yaml (comments kept), validated, holding only what differs."""
+
+import pytest
+import yaml
+from conftest import REPO
+
+from medsaliency.cli import main
+from medsaliency.errors import ConfigError
+from medsaliency.profiles import merge_overlay
+
+PAPER_NINE = {"vgg16", "vgg19", "resnet50", "resnet50v2", "densenet121", "xception", "inceptionv3", "inceptionresnetv2", "efficientnetb0"}
+
+
+def test_merge_rules_by_hand():
+    base = {"a": {"x": 1, "y": [1, 2]}, "backbones": {"small": {"n": 1}, "big": {"n": 2}}, "k": 3, "per_class": 5}
+    overlay = {"a": {"y": [3]}, "backbones": {"small": None, "huge": {"n": 9}}, "per_class": None}
+    assert merge_overlay(base, overlay) == {
+        "a": {"x": 1, "y": [3]},
+        "backbones": {"big": {"n": 2}, "huge": {"n": 9}},
+        "k": 3,
+        "per_class": None,
+    }
+    with pytest.raises(ConfigError, match="an overlay is a mapping"):
+        merge_overlay({}, [1])
+
+
+def test_paper_profile_merges_into_valid_params_with_the_nine_backbones_and_keeps_comments(tmp_path):
+    output = tmp_path / "params.yaml"
+    assert (
+        main(["--params", str(REPO / "params.yaml"), "apply-profile", str(REPO / "profiles" / "paper.yaml"), "--output", str(output)]) == 0
+    )
+    merged = yaml.safe_load(output.read_text())
+    assert set(merged["tune"]["backbones"]) == PAPER_NINE and merged["datasets"]["brain_tumor"]["image_size"] == 225
+    assert (
+        merged["train"]["mixed_precision"] is True and merged["registry"]["top_k"] == 3 and merged["attribution"]["images_per_class"] == 34
+    )
+    assert "# Every knob of the pipeline" in output.read_text()  # params.yaml's comments survive the merge
+    shipped = yaml.safe_load((REPO / "params.yaml").read_text())
+    assert {
+        k: v for k, v in merged.items() if k not in {"datasets", "phantoms", "train", "tune", "registry", "attribution", "evaluation"}
+    } == {k: v for k, v in shipped.items() if k not in {"datasets", "phantoms", "train", "tune", "registry", "attribution", "evaluation"}}
+
+
+def test_paper_profile_holds_only_what_differs_from_params_yaml():
+    shipped = yaml.safe_load((REPO / "params.yaml").read_text())
+    overlay = yaml.safe_load((REPO / "profiles" / "paper.yaml").read_text())
+
+    def same_leaves(base, layer, prefix=""):
+        for key, value in layer.items():
+            if isinstance(value, dict) and isinstance(base.get(key), dict):
+                yield from same_leaves(base[key], value, f"{prefix}{key}.")
+            elif key in base and base[key] == value:
+                yield prefix + key
+
+    assert list(same_leaves(shipped, overlay)) == []
+
+
+def test_an_invalid_overlay_is_refused_naming_the_key_and_nothing_is_written(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text((REPO / "params.yaml").read_text())
+    overlay = tmp_path / "bad.yaml"
+    overlay.write_text("train:\n  patiense: 3\n")
+    assert main(["--params", str(params), "apply-profile", str(overlay)]) == 2
+    assert params.read_text() == (REPO / "params.yaml").read_text()

@@ -260,3 +260,21 @@ def test_two_workers_on_postgresql_log_every_trial_to_one_mlflow_server(validate
 def study_of_pg(url: str) -> str:
     (summary,) = optuna.get_all_study_summaries(url)
     return summary.study_name
+
+
+def test_study_name_depends_on_the_backbones_own_code_and_params_only(tiny_raw, monkeypatch):
+    """A new backbone in params or in the registry leaves the other backbones' studies as they were."""
+    from medsaliency.config import parse_params
+    from medsaliency.models import backbones
+    from medsaliency.tuning import study_name
+
+    before = study_name(DATASET, "small_cnn", "d" * 32, parse_params(tiny_raw))
+    tiny_raw["tune"]["backbones"]["vgg16"] = {"n_trials": 20, "epochs": 50}
+    assert study_name(DATASET, "small_cnn", "d" * 32, parse_params(tiny_raw)) == before
+    monkeypatch.setitem(backbones.BACKBONES, "resnet18", backbones.BackboneSpec("ResNet18", 32, "conv5"))
+    assert study_name(DATASET, "small_cnn", "d" * 32, parse_params(tiny_raw)) == before
+    monkeypatch.setitem(backbones.BACKBONES, "small_cnn", backbones.BackboneSpec(None, 24, "last_conv"))  # its own spec: new
+    assert study_name(DATASET, "small_cnn", "d" * 32, parse_params(tiny_raw)) != before
+    monkeypatch.undo()
+    tiny_raw["tune"]["backbones"]["small_cnn"]["epochs"] = 3  # its own budget: new
+    assert study_name(DATASET, "small_cnn", "d" * 32, parse_params(tiny_raw)) != before

@@ -1,0 +1,40 @@
+"""The layout rules: stages only wire (no stage imports another) and dvc.yaml lists exactly the code each stage runs."""
+
+import ast
+from pathlib import Path
+
+import yaml
+from conftest import REPO
+from tools.imports import code_deps
+
+STAGES = ("prepare", "validate", "tune", "register", "attribute", "evaluate", "report")
+
+
+def test_no_stage_imports_another_stage():
+    for path in sorted((REPO / "src" / "medsaliency" / "stages").glob("*.py")):
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported |= {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
+            elif isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+        assert not {name for name in imported if name.startswith("medsaliency.stages")}, f"{path.name} imports a stage"
+
+
+def test_dvc_yaml_lists_exactly_the_code_each_stage_runs():
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    for stage in STAGES:
+        definition = stages[stage].get("do", stages[stage])
+        listed = sorted(dep for dep in definition["deps"] if dep.startswith(("src/", "pipelines/")))
+        expected = code_deps(REPO, stage)
+        assert listed == expected, f"dvc.yaml stage {stage!r}: code deps should be\n" + "\n".join(f"  - {dep}" for dep in expected)
+        assert all((REPO / dep).exists() for dep in listed)
+
+
+def test_the_import_walk_sees_function_level_imports():
+    from tools.imports import closure
+
+    found = closure(REPO / "src", "medsaliency.stages.evaluate")
+    assert "medsaliency.evaluation.model_evaluation" in found  # imported inside run()
+    assert "medsaliency.registry" in found and "medsaliency.stages.attribute" not in found
+    assert all(isinstance(path, Path) and path.is_file() for path in found.values())

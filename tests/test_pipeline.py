@@ -1,11 +1,13 @@
 """The real ``dvc.yaml`` run by real DVC, and the default data that ``data.dvc`` records.
 
 The tiny pipeline runs through ``make retrain`` (the CI retraining workflow rehearsed against a
-folder as the DVC remote) in a git repository, twice: first the whole ``dvc repro`` on the tiny
-profile (both datasets, all twelve methods), then on new covid_xray images with a gate no
-challenger passes. The tests of one run come before those of the next (pytest keeps file
-order): the module fixtures ``first_run`` and then ``second_run`` move the same project on.
-The MLflow UI test opens the second run's store in a real headless Chromium.
+folder as the DVC remote) in a git repository: first the whole ``dvc repro`` on the tiny profile
+(both datasets, all twelve methods). Each later step works on its own copy of that project (and
+of its DVC remote), so no test sees another's changes and any order, or any one test alone,
+passes: ``second_run`` retrains on new covid_xray images with a gate no challenger passes,
+``shortcut_run`` runs ``make shortcut``. The MLflow UI test opens the second run's store in a
+real headless Chromium. (The copied MLflow store keeps the first project's absolute artifact
+locations: later runs add artifacts there, and nothing the first run's tests read changes.)
 """
 
 import json
@@ -22,6 +24,8 @@ from conftest import REPO, mlflow_server, tiny_params_raw
 
 pytestmark = pytest.mark.slow
 
+VENV = Path(sys.executable).parent.parent
+
 
 def run(command, cwd, check=True):
     env = {key: value for key, value in os.environ.items() if key != "MLFLOW_TRACKING_URI"}  # mlflow sets it in-process
@@ -30,6 +34,13 @@ def run(command, cwd, check=True):
     if check and result.returncode != 0:
         raise AssertionError(f"{command} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def bare_env() -> dict[str, str]:
+    """The environment of a new shell: no venv on PATH, no tracking URI."""
+    env = {key: value for key, value in os.environ.items() if key not in {"MLFLOW_TRACKING_URI", "VIRTUAL_ENV"}}
+    env["PATH"] = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if not p.startswith(str(VENV)))
+    return env | {"GX_ANALYTICS_ENABLED": "false"}
 
 
 def dvc_project(root: Path, params_raw: dict | None = None) -> Path:
@@ -53,9 +64,6 @@ def test_default_phantoms_regenerate_exactly_what_data_dvc_records(tmp_path):
     run(["medsaliency", "phantoms"], root)
     run(["dvc", "add", "-q", "data"], root)
     assert recorded_md5(root / "data.dvc") == recorded_md5(REPO / "data.dvc")
-
-
-VENV = Path(sys.executable).parent.parent
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,15 @@ def make_retrain(root: Path) -> RetrainRun:
     return RetrainRun(root, result.stdout, summary.read_text())
 
 
+def copied_project(source: RetrainRun, destination: Path) -> Path:
+    """A copy of ``source``'s project (git, DVC cache, outputs, stores) and of its DVC remote, beside each other."""
+    destination.mkdir(parents=True)
+    shutil.copytree(source.root, destination / "project", symlinks=True)
+    if (source.root.parent / "remote").is_dir():
+        shutil.copytree(source.root.parent / "remote", destination / "remote")
+    return destination / "project"
+
+
 def gate_row(summary: str, model: str) -> list[str]:
     (row,) = [line for line in summary.splitlines() if line.startswith(f"| {model} |")]
     return [cell.strip() for cell in row.strip("|").split("|")]
@@ -141,14 +158,15 @@ def test_whole_pipeline_runs_and_is_then_up_to_date(first_run):
     plots = json.loads(run(["dvc", "plots", "show", "--json"], root).stdout)["data"]
     (sic_plot,) = plots["outputs/plots/brain_tumor/brain_tumor.small_cnn.sic.csv"]
     assert {row["field"] for row in sic_plot["content"]["data"]["values"]} == set(raw["attribution"]["methods"])
-    original = (root / "params.yaml").read_text()
-    params = yaml.safe_load(original)
+
+
+def test_editing_one_backbones_budget_makes_only_its_tune_and_the_register_stages_stale(first_run, tmp_path):
+    root = copied_project(first_run, tmp_path / "edited")
+    params = yaml.safe_load((root / "params.yaml").read_text())
     params["tune"]["backbones"]["small_cnn"]["epochs"] = 3
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    stale = {
-        line.strip().rstrip(":") for line in run(["dvc", "status"], root).stdout.splitlines() if line and not line.startswith(("\t", " "))
-    }
-    (root / "params.yaml").write_text(original)
+    status = run(["dvc", "status"], root).stdout.splitlines()
+    stale = {line.strip().rstrip(":") for line in status if line and not line.startswith(("\t", " "))}
     assert stale == {"tune@brain_tumor-small_cnn", "tune@covid_xray-small_cnn", "register@brain_tumor", "register@covid_xray"}
 
 
@@ -169,7 +187,7 @@ def test_make_retrain_pushes_everything_and_promotes_the_first_champions(first_r
 @pytest.fixture(scope="module")
 def second_run(first_run, tmp_path_factory) -> RetrainRun:
     """New covid_xray images (other phantom seed), committed as the workflow would, and a gate no challenger passes."""
-    root = first_run.root
+    root = copied_project(first_run, tmp_path_factory.mktemp("second"))
     commit(root, "retrained")  # as the workflow does: the new dvc.lock
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["phantoms"]["seed"] = 2025
@@ -284,7 +302,11 @@ def test_failed_validation_stops_the_pipeline_with_named_failures(tmp_path, tiny
     root = dvc_project(tmp_path / "project", tiny_raw)
     run(["medsaliency", "phantoms"], root)
     run(["dvc", "add", "-q", "data"], root)
-    result = run(["dvc", "repro", "validate@covid_xray"], root, check=False)
+    # As the README says to run DVC by hand: in a shell whose PATH lacks the venv until it is activated
+    # (the stages run `python pipelines/<stage>.py`, the python on PATH).
+    activated = f"source {VENV}/bin/activate && dvc repro validate@covid_xray"
+    result = subprocess.run(["bash", "-c", activated], cwd=root, env=bare_env(), capture_output=True, text=True)
+    assert "Running stage 'prepare@covid_xray'" in result.stdout, result.stderr
     assert result.returncode != 0
     assert "FAILED expect_column_values_to_be_between on column 'height': offending values [160" in result.stderr
     assert (root / "outputs" / "validate" / "covid_xray" / "data_docs" / "index.html").is_file()
@@ -347,10 +369,10 @@ def test_mlflow_ui_in_chromium_compares_the_explanation_runs_auc_metrics(second_
 
 
 @pytest.fixture(scope="module")
-def shortcut_run(second_run) -> RetrainRun:
+def shortcut_run(first_run, tmp_path_factory) -> RetrainRun:
     """``make shortcut`` for covid_xray only: a DVC experiment in a temporary copy, logging into the project's store."""
-    root = second_run.root
-    commit(root, "retrained on new covid_xray images")
+    root = copied_project(first_run, tmp_path_factory.mktemp("shortcut"))
+    commit(root, "retrained")
     result = run(
         ["make", "--no-print-directory", "--assume-old=venv", "shortcut", f"VENV={VENV}", "SHORTCUT_TARGETS=evaluate@covid_xray"], root
     )

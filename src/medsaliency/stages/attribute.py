@@ -89,8 +89,8 @@ def flat_params(config) -> dict[str, str]:
     used = {section for method in config.methods for section in METHODS[method].options}
     flat = {}
     for key, value in config.model_dump().items():
-        if key in OPTIONS:
-            if key in used:
+        if isinstance(value, dict):
+            if key in used or key not in OPTIONS:  # target_layers: one param per backbone
                 flat.update({f"{key}.{option}": str(setting) for option, setting in value.items()})
         else:
             flat[key] = ",".join(map(str, value)) if isinstance(value, list) else str(value)

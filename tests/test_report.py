@@ -61,14 +61,22 @@ def results(tmp_path, with_lesions=True) -> DatasetResults:
     )
 
 
+def table_under(text: str, heading: str) -> list[str]:
+    """The table rows of the section whose ``###`` heading starts with ``heading``."""
+    (section,) = [part for part in text.split("\n### ") if part.startswith(heading)]
+    return [line for line in section.splitlines() if line.startswith("| ")]
+
+
 def test_section_tables_carry_intervals_significance_and_exclusions(tmp_path):
     text = dataset_section(results(tmp_path), ["gradcam", "random"], LABELS)
-    assert "| ds.small_cnn | v2 | 0.800 | 0.750 | 0.600 | 0.700 | yes |" in text
-    assert "| Grad-CAM | 0.612 [0.512, 0.712]** |" in text and "| Random | 0.400 [0.300, 0.500] |" in text
-    assert "| Grad-CAM | n/a |" in text  # every image excluded from AIC
-    assert "pointing game" in text and "| Grad-CAM | 0.200 |" in text  # top IoU (no interval) and sanity rows
-    assert "| Grad-CAM | 0.300 [0.250, 0.350]* |" in text  # mass in mask with its interval and test against Random
-    assert "| ds.small_cnn | 6 | 0 | 6 | 0 | 1 |" in text
+    assert "| ds.small_cnn | v2 | 0.800 | 0.750 | 0.600 | 0.700 | yes |" in table_under(text, "Classification")
+    assert table_under(text, "SIC AUC")[1:] == ["| Grad-CAM | 0.612 [0.512, 0.712]** |", "| Random | 0.400 [0.300, 0.500] |"]
+    assert table_under(text, "AIC AUC")[1] == "| Grad-CAM | n/a |"  # every image excluded from AIC
+    assert table_under(text, "Localisation: pointing game")[1:] == ["| Grad-CAM | 0.500 |", "| Random | 0.000 |"]
+    assert table_under(text, "Localisation: mass in mask")[1] == "| Grad-CAM | 0.300 [0.250, 0.350]* |"  # interval, test vs Random
+    assert table_under(text, "Localisation: top iou")[1:] == ["| Grad-CAM | 0.200 |", "| Random | 0.050 |"]  # no interval
+    assert table_under(text, "Sanity")[1:] == ["| Grad-CAM | 0.200 |", "| Random | 1.000 |"]
+    assert table_under(text, "Images excluded")[1] == "| ds.small_cnn | 6 | 0 | 6 | 0 | 1 |"
     assert "![m.sic](figures/m.sic.png)" in text
 
 

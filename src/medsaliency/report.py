@@ -33,49 +33,32 @@ def dataset_section(results: DatasetResults, methods: list[str], labels: dict[st
     parts = [f"## {results.name}", "", "### Classification (held-out test split)", "", _classification_table(results.classification)]
     models = list(results.metrics)
     for kind in ("sic", "aic"):
-        parts += [
-            "",
-            f"### {kind.upper()} AUC ({'softmax' if kind == 'sic' else 'accuracy'} information curve), 95% bootstrap interval",
-            "",
-        ]
-        parts.append(
-            _table(
-                ["method", *models],
-                [[labels.get(m, m), *(_auc_cell(results.metrics[model], kind, m) for model in models)] for m in methods],
-            )
-        )
+        information = "softmax" if kind == "sic" else "accuracy"
+        parts += ["", f"### {kind.upper()} AUC ({information} information curve), 95% bootstrap interval", ""]
+        parts.append(_method_table(results, methods, labels, lambda metrics, m, kind=kind: _auc_cell(metrics, kind, m)))
     if all("pointing_game" in results.metrics[model] for model in models) and models:
         for measure in LOCALISATION:
             parts += ["", f"### Localisation: {measure.replace('_', ' ')} (lesion masks), mean over images, 95% bootstrap interval", ""]
-            parts.append(
-                _table(
-                    ["method", *models],
-                    [[labels.get(m, m), *(_score_cell(results.metrics[model], measure, m) for model in models)] for m in methods],
-                )
-            )
+            parts.append(_method_table(results, methods, labels, lambda metrics, m, measure=measure: _score_cell(metrics, measure, m)))
     for model in models:
         parts += ["", *shortcut_section(model, results.metrics[model], methods, labels)]
     parts += ["", "### Sanity: SSIM between maps of the trained and the weight-randomised model (lower is better)", ""]
     sanity_methods = [m for m in methods if any(m in results.metrics[model].get("sanity_ssim", {}) for model in models)]
-    parts.append(
-        _table(
-            ["method", *models],
-            [
-                [labels.get(m, m), *(_number(results.metrics[model].get("sanity_ssim", {}).get(m)) for model in models)]
-                for m in sanity_methods
-            ],
-        )
-    )
+    parts.append(_method_table(results, sanity_methods, labels, lambda metrics, m: _number(metrics.get("sanity_ssim", {}).get(m))))
     parts += ["", "### Images excluded from the curves", ""]
-    parts.append(
-        _table(
-            ["model", "images", *[f"{kind} {reason}" for kind in ("aic", "sic") for reason in _reasons(results)]],
-            [_exclusion_row(model, results.metrics[model], _reasons(results)) for model in models],
-        )
-    )
+    reasons = _reasons(results)
+    headers = ["model", "images", *[f"{kind} {reason}" for kind in ("aic", "sic") for reason in reasons]]
+    parts.append(_table(headers, [_exclusion_row(model, results.metrics[model], reasons) for model in models]))
     for model, figures in results.curve_figures.items():
         parts += ["", f"### Curves: {model}", "", *(f"![{Path(f).stem}]({f})" for f in figures)]
     return "\n".join(parts) + "\n"
+
+
+def _method_table(results: DatasetResults, methods: list[str], labels: dict[str, str], cell) -> str:
+    """Rows = methods, columns = the explained models; ``cell(model_metrics, method)`` is the text of one cell."""
+    models = list(results.metrics)
+    rows = [[labels.get(m, m), *(cell(results.metrics[model], m) for model in models)] for m in methods]
+    return _table(["method", *models], rows)
 
 
 def to_html(markdown: str, root: Path, title: str) -> str:

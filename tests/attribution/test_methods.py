@@ -137,7 +137,7 @@ def test_every_method_gives_float32_maps_at_input_resolution(channels):
     explained = ExplainedModel(build_classifier("small_cnn", 16, 3, 0.0, channels=channels), "last_conv")
     x = np.random.default_rng(2).random((2, 16, 16, channels), dtype=np.float32)
     classes, probabilities = explained_classes(explained, x, np.array([0, 1]), "predicted")
-    result = compute_maps(explained, x, classes, fast_config(), image_seeds(1, np.array(["p", "q"])))
+    result = compute_maps(explained, x, classes, fast_config(methods=list(METHODS)), image_seeds(1, np.array(["p", "q"])))
     assert list(result.maps) == list(METHODS) and probabilities.shape == (2, 3)
     for method, maps in result.maps.items():
         assert maps.shape == (2, 16, 16) and maps.dtype == np.float32 and np.isfinite(maps).all(), method

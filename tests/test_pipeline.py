@@ -112,7 +112,7 @@ def make_retrain(root: Path) -> RetrainRun:
 
 def copied_project(source: RetrainRun, destination: Path) -> Path:
     """A copy of ``source``'s project (git, DVC cache, outputs, stores) and of its DVC remote, beside each other."""
-    destination.mkdir(parents=True)
+    destination.mkdir(parents=True, exist_ok=True)
     shutil.copytree(source.root, destination / "project", symlinks=True)
     if (source.root.parent / "remote").is_dir():
         shutil.copytree(source.root.parent / "remote", destination / "remote")

@@ -33,18 +33,10 @@ class ExplanationRun:
 
 def latest_explanation_runs(dataset: str) -> dict[str, ExplanationRun]:
     """``{"clean": run, "shortcut": run}``: the newest evaluated explanation run of each kind (absent when none)."""
-    import mlflow
+    from medsaliency.tracking import evaluated_explanation_runs
 
-    from medsaliency.tracking import experiment_name
-
-    runs = mlflow.search_runs(
-        experiment_names=[experiment_name(dataset, "explain")],
-        filter_string="metrics.`marker_mass.random` >= 0",
-        order_by=["attributes.start_time DESC"],
-        output_format="list",
-    )
     found: dict[str, ExplanationRun] = {}
-    for run in runs:
+    for run in evaluated_explanation_runs(dataset):
         model = run.data.tags.get("registered_model_name", "")
         kind = "shortcut" if model.endswith(SHORTCUT_SUFFIX) else "clean"
         if kind not in found:

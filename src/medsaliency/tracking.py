@@ -154,6 +154,18 @@ def maps_md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
+def evaluated_explanation_runs(dataset: str) -> list:
+    """The runs of ``<dataset>/explain`` that the evaluate stage completed (they carry ``marker_mass.random``), newest first."""
+    import mlflow
+
+    return mlflow.search_runs(
+        experiment_names=[experiment_name(dataset, "explain")],
+        filter_string="metrics.`marker_mass.random` >= 0",
+        order_by=["attributes.start_time DESC"],
+        output_format="list",
+    )
+
+
 def explanation_run(dataset: str, maps_path: Path) -> str:
     """The id of the newest run in ``<dataset>/explain`` that logged exactly this maps file."""
     import mlflow

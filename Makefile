@@ -59,9 +59,12 @@ lint: venv
 provision:
 	bash .ci/provision
 
+# pytest-xdist: TEST_WORKERS processes, each test file on one of them (its module fixtures built once).
 # pytest exits 5 when it collects nothing: an empty suite is a failure, not a pass.
+TEST_WORKERS ?= 2
 test: venv lint provision $(ACTIONLINT)
-	pytest; status=$$?; if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$status
+	pytest -n $(TEST_WORKERS) --dist loadfile; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$status
 
 # MLflow UI over the local store: experiments, nested trial runs, registered models and aliases.
 UI_PORT ?= 5000

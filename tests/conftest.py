@@ -25,6 +25,21 @@ def tiny_params_raw() -> dict:
     return yaml.safe_load(TINY_PARAMS.read_text())
 
 
+# The longest chains first, so that `make test`'s two pytest-xdist workers (--dist loadfile: a file's
+# tests on one worker) start them at once; the shortcut experiment last: it needs first_run, which the
+# first worker builds meanwhile.
+FIRST = ("test_pipeline.py", "test_tuning.py")
+LAST = ("test_shortcut_experiment.py",)
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        name = item.path.name
+        return FIRST.index(name) if name in FIRST else len(FIRST) + 1 if name in LAST else len(FIRST)
+
+    items.sort(key=rank)  # stable: the order within a file is kept
+
+
 def pytest_configure(config):
     """The suite runs against its own stores: a tracking URI from the caller's shell must not leak in."""
     os.environ.pop("MLFLOW_TRACKING_URI", None)
@@ -145,3 +160,24 @@ def mlflow_server(backend_uri: str, artifacts: Path, timeout: float = 90.0):
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def first_run(tmp_path_factory):
+    """The tiny profile, both datasets, all methods: the whole ``dvc repro`` through ``make retrain``, in a
+    git project of this repository. Built once for all test processes (pytest-xdist workers share the
+    folder above their own base temp, under a file lock); tests only read it, or work on a copy."""
+    import json
+
+    from filelock import FileLock
+    from pipeline_project import RetrainRun, git_project, make_retrain
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    done = shared / "first_run" / "run.json"
+    with FileLock(str(shared / "first_run.lock")):
+        if not done.is_file():
+            result = make_retrain(git_project(shared / "first_run" / "project", tiny_params_raw()))
+            done.write_text(json.dumps({"stdout": result.stdout, "summary": result.summary}))
+    recorded = json.loads(done.read_text())
+    return RetrainRun(shared / "first_run" / "project", recorded["stdout"], recorded["summary"])

@@ -1,133 +1,26 @@
-"""The real ``dvc.yaml`` run by real DVC, and the default data that ``data.dvc`` records.
+"""The real ``dvc.yaml`` run by real DVC through ``make retrain``, on a tiny git project of this repository.
 
-The tiny pipeline runs through ``make retrain`` (the CI retraining workflow rehearsed against a
-folder as the DVC remote) in a git repository: first the whole ``dvc repro`` on the tiny profile
-(both datasets, all twelve methods). Each later step works on its own copy of that project (and
-of its DVC remote), so no test sees another's changes and any order, or any one test alone,
-passes: ``second_run`` retrains on new covid_xray images with a gate no challenger passes,
-``shortcut_run`` runs ``make shortcut``. The MLflow UI test opens the second run's store in a
-real headless Chromium. (The copied MLflow store keeps the first project's absolute artifact
-locations: later runs add artifacts there, and nothing the first run's tests read changes.)
+``first_run`` (shared by every test process, built once: see conftest) is the whole ``dvc repro`` of the
+tiny profile (both datasets, all twelve methods) through ``make retrain``, the CI retraining workflow
+rehearsed against a folder as the DVC remote. Tests that change a project work on their own copy of it
+(and of its remote), so no test sees another's changes and any order, or any one test alone, passes:
+``second_run`` retrains on new covid_xray images with a gate no challenger passes; the MLflow UI test
+opens its store in a real headless Chromium. (A copied MLflow store keeps the first project's absolute
+artifact locations: later runs add artifacts there, and nothing the first run's tests read changes.)
 """
 
 import json
-import os
 import shutil
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import REPO, mlflow_server, tiny_params_raw
+from pipeline_project import RetrainRun, commit, copied_project, gate_row, make_retrain, run
 
 pytestmark = pytest.mark.slow
 
-VENV = Path(sys.executable).parent.parent
 TINY_METHODS = tiny_params_raw()["attribution"]["methods"]  # what the tiny pipeline explains with
-
-
-def run(command, cwd, check=True):
-    env = {key: value for key, value in os.environ.items() if key != "MLFLOW_TRACKING_URI"}  # mlflow sets it in-process
-    env.update(PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", GX_ANALYTICS_ENABLED="false")
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
-    if check and result.returncode != 0:
-        raise AssertionError(f"{command} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def bare_env() -> dict[str, str]:
-    """The environment of a new shell: no venv on PATH, no tracking URI."""
-    env = {key: value for key, value in os.environ.items() if key not in {"MLFLOW_TRACKING_URI", "VIRTUAL_ENV"}}
-    env["PATH"] = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if not p.startswith(str(VENV)))
-    return env | {"GX_ANALYTICS_ENABLED": "false"}
-
-
-def dvc_project(root: Path, params_raw: dict | None = None) -> Path:
-    """A DVC repo (no git) holding the repository's pipeline definition and code."""
-    root.mkdir(parents=True, exist_ok=True)
-    for name in ("dvc.yaml", "pipelines", "src"):
-        source = REPO / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
-    (root / "params.yaml").write_text(yaml.safe_dump(params_raw, sort_keys=False) if params_raw else (REPO / "params.yaml").read_text())
-    run(["dvc", "init", "--no-scm", "-q"], root)
-    run(["dvc", "config", "core.analytics", "false"], root)
-    return root
-
-
-def recorded_md5(dvc_file: Path) -> str:
-    return yaml.safe_load(dvc_file.read_text())["outs"][0]["md5"]
-
-
-def test_default_phantoms_regenerate_exactly_what_data_dvc_records(tmp_path):
-    root = dvc_project(tmp_path / "project")
-    run(["medsaliency", "phantoms"], root)
-    run(["dvc", "add", "-q", "data"], root)
-    assert recorded_md5(root / "data.dvc") == recorded_md5(REPO / "data.dvc")
-
-
-@dataclass(frozen=True)
-class RetrainRun:
-    """A ``make retrain`` of the shared project: its output and the summary it wrote."""
-
-    root: Path
-    stdout: str
-    summary: str
-
-
-def git_project(root: Path, raw: dict) -> Path:
-    """A git + DVC repository with the pipeline, the Makefile and the tiny phantoms committed."""
-    root.mkdir(parents=True)
-    for name in ("dvc.yaml", "pipelines", "src", "Makefile", "requirements.lock", "pyproject.toml", ".gitignore"):
-        source = REPO / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
-    (root / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
-    run(["git", "init", "-q"], root)
-    run(["git", "config", "user.email", "test@example.com"], root)
-    run(["git", "config", "user.name", "test"], root)
-    run(["dvc", "init", "-q"], root)
-    run(["dvc", "config", "core.analytics", "false"], root)
-    run(["medsaliency", "phantoms"], root)
-    run(["dvc", "add", "-q", "data"], root)
-    commit(root, "data and pipeline")
-    return root
-
-
-def commit(root: Path, message: str) -> None:
-    run(["git", "add", "-A"], root)
-    run(["git", "commit", "-q", "-m", message], root)
-
-
-def make_retrain(root: Path) -> RetrainRun:
-    """``make retrain`` with this suite's venv as it is, against ``<root>/../remote``."""
-    summary = root / "build" / "retrain-summary.md"
-    summary.unlink(missing_ok=True)
-    result = run(
-        ["make", "--no-print-directory", "--assume-old=venv", "retrain", f"VENV={VENV}", f"RETRAIN_REMOTE_URL={root.parent / 'remote'}"],
-        root,
-    )
-    return RetrainRun(root, result.stdout, summary.read_text())
-
-
-def copied_project(source: RetrainRun, destination: Path) -> Path:
-    """A copy of ``source``'s project (git, DVC cache, outputs, stores) and of its DVC remote, beside each other."""
-    destination.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(source.root, destination / "project", symlinks=True)
-    if (source.root.parent / "remote").is_dir():
-        shutil.copytree(source.root.parent / "remote", destination / "remote")
-    return destination / "project"
-
-
-def gate_row(summary: str, model: str) -> list[str]:
-    (row,) = [line for line in summary.splitlines() if line.startswith(f"| {model} |")]
-    return [cell.strip() for cell in row.strip("|").split("|")]
-
-
-@pytest.fixture(scope="module")
-def first_run(tmp_path_factory) -> RetrainRun:
-    """The tiny profile, both datasets, all methods: the whole ``dvc repro`` through ``make retrain``."""
-    return make_retrain(git_project(tmp_path_factory.mktemp("retrain") / "project", tiny_params_raw()))
 
 
 def test_whole_pipeline_runs_and_is_then_up_to_date(first_run):
@@ -296,23 +189,6 @@ def check_report(root: Path) -> None:
     assert {item.path for item in client.list_artifacts(run.info.run_id, "report")} >= {"report/report.md", "report/report.html"}
 
 
-def test_failed_validation_stops_the_pipeline_with_named_failures(tmp_path, tiny_raw):
-    tiny_raw["datasets"]["covid_xray"]["raw_side_range"] = [200, 400]  # the tiny chest images are 160 px
-    root = dvc_project(tmp_path / "project", tiny_raw)
-    run(["medsaliency", "phantoms"], root)
-    run(["dvc", "add", "-q", "data"], root)
-    # As the README says to run DVC by hand: in a shell whose PATH lacks the venv until it is activated
-    # (the stages run `python pipelines/<stage>.py`, the python on PATH).
-    activated = f"source {VENV}/bin/activate && dvc repro validate@covid_xray"
-    result = subprocess.run(["bash", "-c", activated], cwd=root, env=bare_env(), capture_output=True, text=True)
-    assert "Running stage 'prepare@covid_xray'" in result.stdout, result.stderr
-    assert result.returncode != 0
-    assert "FAILED expect_column_values_to_be_between on column 'height': offending values [160" in result.stderr
-    assert (root / "outputs" / "validate" / "covid_xray" / "data_docs" / "index.html").is_file()
-    assert (root / "outputs" / "prepare" / "covid_xray" / "manifest.csv").is_file()
-    assert "validate@covid_xray" in run(["dvc", "status"], root).stdout
-
-
 # Every text on the page while the compare view's metrics table (a virtualised grid that renders
 # only the rows in view) is scrolled from top to bottom; the grid is left scrolled to its end.
 TEXTS_WHILE_SCROLLING_METRICS = """(async () => {
@@ -365,42 +241,3 @@ def test_mlflow_ui_in_chromium_compares_the_explanation_runs_auc_metrics(second_
     for method in ("gradcam", "random"):
         assert {f"sic_auc.{method}", f"aic_auc.{method}", f"sic_auc_ci_low.{method}", f"sic_auc_ci_high.{method}"} <= texts
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 20_000
-
-
-@pytest.fixture(scope="module")
-def shortcut_run(first_run, tmp_path_factory) -> RetrainRun:
-    """``make shortcut`` for covid_xray only: a DVC experiment in a temporary copy, logging into the project's store."""
-    root = copied_project(first_run, tmp_path_factory.mktemp("shortcut"))
-    commit(root, "retrained")
-    result = run(
-        ["make", "--no-print-directory", "--assume-old=venv", "shortcut", f"VENV={VENV}", "SHORTCUT_TARGETS=evaluate@covid_xray"], root
-    )
-    return RetrainRun(root, result.stdout, (root / "outputs" / "shortcut" / "comparison.md").read_text())
-
-
-def test_shortcut_experiment_sits_beside_the_clean_run_with_its_own_data_and_models(shortcut_run):
-    import mlflow
-
-    root = shortcut_run.root
-    assert (
-        run(["git", "status", "--porcelain"], root).stdout == "" and "up to date" in run(["dvc", "status"], root).stdout
-    )  # workspace kept
-    assert "shortcut" in run(["dvc", "exp", "list", "--name-only"], root).stdout
-    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root}/mlruns/mlflow.db")
-    experiment = client.get_experiment_by_name("covid_xray/explain")
-    runs = {
-        r.data.tags["registered_model_name"]: r
-        for r in client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"])
-    }
-    clean, planted = (
-        client.get_run(runs["covid_xray.small_cnn"].info.run_id),
-        client.get_run(runs["covid_xray.small_cnn.shortcut"].info.run_id),
-    )
-    assert planted.data.tags["dvc.exp_name"] == "shortcut" and "dvc.exp_name" not in clean.data.tags
-    assert planted.inputs.dataset_inputs[0].dataset.digest != clean.inputs.dataset_inputs[0].dataset.digest
-    assert planted.data.metrics["shortcut.planted"] == 1.0 and clean.data.metrics["shortcut.planted"] == 0.0
-    assert str(client.get_model_version_by_alias("covid_xray.small_cnn.shortcut", "champion").version) == "1"
-    assert str(client.get_model_version_by_alias("covid_xray.small_cnn", "champion").version) == "1"  # the clean champion is untouched
-    comparison = shortcut_run.summary
-    assert "`covid_xray.small_cnn.shortcut` v1" in comparison and "`covid_xray.small_cnn` v1" in comparison
-    assert "share on marker, shortcut" in comparison and "| Random |" in comparison

@@ -25,7 +25,7 @@ def tiny_params_raw() -> dict:
     return yaml.safe_load(TINY_PARAMS.read_text())
 
 
-# The longest chains first, so that `make test`'s two pytest-xdist workers (--dist loadfile: a file's
+# The longest chains first, so that `make test`'s pytest-xdist workers (--dist loadfile: a file's
 # tests on one worker) start them at once; the shortcut experiment last: it needs first_run, which the
 # first worker builds meanwhile.
 FIRST = ("test_pipeline.py", "test_tuning.py")

@@ -105,3 +105,12 @@ def copied_project(source: RetrainRun, destination: Path) -> Path:
 def gate_row(summary: str, model: str) -> list[str]:
     (row,) = [line for line in summary.splitlines() if line.startswith(f"| {model} |")]
     return [cell.strip() for cell in row.strip("|").split("|")]
+
+
+def store_client(root: Path):
+    """An ``MlflowClient`` on a project's own store, for runs *and* the registry (an earlier test in this
+    process may have pointed MLflow's global registry URI elsewhere)."""
+    import mlflow
+
+    uri = f"sqlite:///{root}/mlruns/mlflow.db"
+    return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)

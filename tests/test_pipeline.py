@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import REPO, mlflow_server, tiny_params_raw
-from pipeline_project import RetrainRun, commit, copied_project, gate_row, make_retrain, run
+from pipeline_project import RetrainRun, commit, copied_project, gate_row, make_retrain, run, store_client
 
 pytestmark = pytest.mark.slow
 
@@ -98,7 +98,6 @@ def second_run(first_run, tmp_path_factory) -> RetrainRun:
 
 
 def test_make_retrain_on_new_data_keeps_the_champion_against_a_challenger_that_is_not_better(second_run):
-    import mlflow
 
     _, before, challenger, decision, reason, after = gate_row(second_run.summary, "covid_xray.small_cnn")
     assert (before, challenger, decision, after) == ("v1", "v2", "kept", "v1") and "does not beat" in reason
@@ -112,7 +111,7 @@ def test_make_retrain_on_new_data_keeps_the_champion_against_a_challenger_that_i
     assert "| outputs/tune/covid_xray/small_cnn.json | study | covid_xray.small_cnn.data-" in changes  # a new study: new data
     assert "brain_tumor" not in changes
     assert "in sync" in run(["dvc", "status", "--cloud", "--remote", "rehearsal"], second_run.root).stdout  # pushed
-    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{second_run.root}/mlruns/mlflow.db")
+    client = store_client(second_run.root)
     assert str(client.get_model_version_by_alias("covid_xray.small_cnn", "champion").version) == "1"
     assert str(client.get_model_version_by_alias("covid_xray.small_cnn", "challenger").version) == "2"
 
@@ -121,8 +120,6 @@ def check_explanation(root: Path, dataset: str, n_images: int) -> None:
     """The attribute stage's maps file and its MLflow run (tags, timings, heatmap grid, maps)."""
     import hashlib
 
-    import mlflow
-
     from medsaliency.npz import load_npz
 
     path = root / "outputs" / "attribute" / dataset / f"{dataset}.small_cnn.npz"
@@ -130,7 +127,7 @@ def check_explanation(root: Path, dataset: str, n_images: int) -> None:
     assert arrays["maps"].shape == (len(TINY_METHODS), n_images, 32, 32) and arrays["maps"].dtype == "float32"
     assert arrays["methods"].tolist() == list(TINY_METHODS) and len(set(arrays["labels"].tolist())) == 3
     assert str(arrays["model_version"]) == "1" and arrays["images"].shape == (n_images, 32, 32, 1)
-    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root}/mlruns/mlflow.db")
+    client = store_client(root)
     experiment = client.get_experiment_by_name(f"{dataset}/explain")
     (run,) = client.search_runs([experiment.experiment_id])
     assert run.data.tags["registered_model_name"] == f"{dataset}.small_cnn" and run.data.tags["registered_model_alias"] == "champion"
@@ -153,7 +150,6 @@ def check_dataset_input(run, root: Path, dataset: str, context: str) -> None:
 
 def check_evaluation(root: Path, dataset: str) -> None:
     """The evaluate stage's DVC metrics and plots, and its metrics and figures in the explanation run."""
-    import mlflow
 
     metrics = json.loads((root / "outputs" / "evaluate" / dataset / "metrics" / f"{dataset}.small_cnn.json").read_text())
     sic = metrics["sic_auc"]
@@ -167,7 +163,7 @@ def check_evaluation(root: Path, dataset: str) -> None:
     )
     curves = (root / "outputs" / "plots" / dataset / f"{dataset}.small_cnn.sic.csv").read_text().splitlines()
     assert curves[0].split(",") == ["information", *TINY_METHODS] and len(curves) == 1002
-    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root}/mlruns/mlflow.db")
+    client = store_client(root)
     (run,) = client.search_runs([client.get_experiment_by_name(f"{dataset}/explain").experiment_id])
     assert {f"{kind}_auc.{method}" for kind in ("aic", "sic") for method in TINY_METHODS} <= set(run.data.metrics)  # NaN where every image
     assert {"n_images", "excluded.sic.prediction_not_lower", "aic_auc_ci_low.gradcam"} <= set(run.data.metrics)  # was excluded
@@ -177,14 +173,13 @@ def check_evaluation(root: Path, dataset: str) -> None:
 
 def check_report(root: Path) -> None:
     """The summary: both datasets' tables in Markdown, a self-contained HTML page, a run in MLflow."""
-    import mlflow
 
     markdown = (root / "outputs" / "report" / "report.md").read_text()
     assert "## brain_tumor" in markdown and "## covid_xray" in markdown and "| Grad-CAM |" in markdown
     assert "pointing game" in markdown.split("## covid_xray")[0] and "pointing game" not in markdown.split("## covid_xray")[1]
     html = (root / "outputs" / "report" / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 4 and "<table>" in html
-    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root}/mlruns/mlflow.db")
+    client = store_client(root)
     (run,) = client.search_runs([client.get_experiment_by_name("report").experiment_id])
     assert {item.path for item in client.list_artifacts(run.info.run_id, "report")} >= {"report/report.md", "report/report.html"}
 
@@ -226,7 +221,7 @@ def test_mlflow_ui_in_chromium_compares_the_explanation_runs_auc_metrics(second_
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     screenshot.unlink(missing_ok=True)
     with mlflow_server(f"sqlite:///{second_run.root}/mlruns/mlflow.db", tmp_path / "artifacts") as url:
-        client = mlflow.MlflowClient(tracking_uri=url)
+        client = mlflow.MlflowClient(tracking_uri=url, registry_uri=url)
         experiment = client.get_experiment_by_name("covid_xray/explain")
         runs = client.search_runs([experiment.experiment_id])
         assert len(runs) == 2  # one per attribute run: the first data, then the new data

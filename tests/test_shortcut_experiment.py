@@ -1,7 +1,7 @@
 """``make shortcut``: the planted-shortcut experiment as a real ``dvc exp run --temp`` beside the clean run."""
 
 import pytest
-from pipeline_project import VENV, RetrainRun, commit, copied_project, run
+from pipeline_project import VENV, RetrainRun, commit, copied_project, run, store_client
 
 pytestmark = pytest.mark.slow
 
@@ -18,14 +18,13 @@ def shortcut_run(first_run, tmp_path_factory) -> RetrainRun:
 
 
 def test_shortcut_experiment_sits_beside_the_clean_run_with_its_own_data_and_models(shortcut_run):
-    import mlflow
 
     root = shortcut_run.root
     assert (
         run(["git", "status", "--porcelain"], root).stdout == "" and "up to date" in run(["dvc", "status"], root).stdout
     )  # workspace kept
     assert "shortcut" in run(["dvc", "exp", "list", "--name-only"], root).stdout
-    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root}/mlruns/mlflow.db")
+    client = store_client(root)
     experiment = client.get_experiment_by_name("covid_xray/explain")
     runs = {
         r.data.tags["registered_model_name"]: r

@@ -249,7 +249,7 @@ def test_two_workers_on_postgresql_log_every_trial_to_one_mlflow_server(validate
         complete = [t.number for t in study.trials if t.state.name == "COMPLETE"]
         assert len(complete) == 4 and len(study.trials) == 4
         assert len({tuple(sorted(t.params.items())) for t in study.trials}) == 4, "workers proposed the same point twice"
-        client = mlflow.MlflowClient(tracking_uri=server)
+        client = mlflow.MlflowClient(tracking_uri=server, registry_uri=server)
         runs = client.search_runs([client.get_experiment_by_name(f"{DATASET}/tuning").experiment_id])
         trials = sorted(int(r.data.tags["optuna.trial"]) for r in runs if "mlflow.parentRunId" in r.data.tags)
         assert trials == sorted(complete)

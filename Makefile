@@ -59,10 +59,10 @@ lint: venv
 provision:
 	bash .ci/provision
 
-# pytest-xdist: TEST_WORKERS processes (3 on 2 cores: one runs while the others wait on subprocesses),
+# pytest-xdist: TEST_WORKERS processes (3 were no faster than 2 on 2 cores),
 # each test file on one of them (its module fixtures built once).
 # pytest exits 5 when it collects nothing: an empty suite is a failure, not a pass.
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 2
 test: venv lint provision $(ACTIONLINT)
 	pytest -n $(TEST_WORKERS) --dist loadfile; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$status

@@ -9,6 +9,9 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml 2>/dev/
 export PATH := $(BIN):$(PATH)
 export GX_ANALYTICS_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
+# JAX's persistent compilation cache: a model whose compiled steps were seen before (same architecture,
+# shapes and settings: the trials of one study, a re-run) skips XLA's compile. Read by JAX itself.
+export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/build/jax-cache
 
 .PHONY: venv data run shortcut lint provision test ui server retrain lock clean-venv
 
@@ -29,7 +32,10 @@ data: venv
 		dvc checkout --quiet data.dvc 2>/dev/null || { medsaliency phantoms && dvc commit --force --quiet data.dvc; }; \
 	fi
 
+# KERAS_BACKEND=jax (or tensorflow) writes keras_backend into params.yaml first: DVC records params, not
+# the environment, so the outputs, dvc.lock and the next `dvc repro` agree on which backend made them.
 run: data
+	$(if $(KERAS_BACKEND),medsaliency set-backend $(KERAS_BACKEND))
 	dvc repro
 
 # The planted-shortcut experiment beside the clean run: the whole pipeline as a DVC experiment

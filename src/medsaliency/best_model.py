@@ -32,9 +32,11 @@ class TuningFailed(MedsaliencyError):
 
 
 def pip_requirements() -> list[str]:
-    """The packages a served model needs, at the versions that trained it (no inference: ~10 s saved)."""
-    tensorflow = "tensorflow-cpu" if _installed("tensorflow-cpu") else "tensorflow"
-    return [f"{name}=={metadata.version(name)}" for name in (tensorflow, "keras", "numpy")]
+    """The packages a served model needs, at the versions that trained it (no inference: ~10 s saved):
+    the Keras backend's framework (:mod:`medsaliency.backends`), ``keras`` and ``numpy``."""
+    from medsaliency import backends
+
+    return [*backends.current().framework_requirements(), *(f"{name}=={metadata.version(name)}" for name in ("keras", "numpy"))]
 
 
 def log_best_model(study: optuna.Study, parent_run_id: str, test: SplitArrays, classes: list[str]) -> dict:
@@ -115,11 +117,3 @@ def _input_example_folder_created():
 
     with patch.object(keras_save, "_save_example", save_example):
         yield
-
-
-def _installed(distribution: str) -> bool:
-    try:
-        metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return False
-    return True

@@ -14,6 +14,8 @@ EXIT_BAD_INPUT = 2
 # exp/sin/... results in the last bit differently from its AVX2 ones (AVX2 and SSE3 kernels already
 # moved one pixel of one of the 902 phantom files here). Capped at AVX2 for `phantoms`, the default
 # data is the same bytes on every x86-64 CPU with AVX2, the md5 that data.dvc records.
+# The stages that run a Keras model: the params' keras_backend is selected before Keras is imported.
+KERAS_STAGES = ("tune", "register", "attribute", "evaluate")
 NUMPY_WITHOUT_AVX512 = "AVX512F AVX512CD AVX512_KNL AVX512_KNM AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL AVX512_SPR"
 
 
@@ -41,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     profile = commands.add_parser("apply-profile", help="merge a profile overlay (profiles/paper.yaml) into the params file")
     profile.add_argument("profile", type=Path)
     profile.add_argument("--output", type=Path, default=None, help="write the merged params here (default: the --params file)")
+    backend = commands.add_parser("set-backend", help="set keras_backend in the params file (tensorflow or jax)")
+    backend.add_argument("backend")
     commands.add_parser("methods", help="list the saliency methods, their option sections and defaults")
     registry = commands.add_parser("registry", help="move the champion alias by hand")
     moves = registry.add_subparsers(dest="action", required=True)
@@ -86,6 +90,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         apply_profile(args.params, args.profile, args.output)
         print(f"merged {args.profile} into {args.output or args.params}")
         return 0
+    if args.command == "set-backend":
+        from medsaliency.profiles import set_keras_backend
+
+        set_keras_backend(args.params, args.backend)
+        print(f"{args.params}: keras_backend: {args.backend}")
+        return 0
     if args.command == "methods":
         return _methods_command()
     if args.command == "retrain":
@@ -96,6 +106,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         return report.run(args.params, args.root)
     if args.command == "shortcut-comparison":
         return _shortcut_comparison_command(args)
+    if args.command in KERAS_STAGES:
+        from medsaliency.backends import select
+        from medsaliency.config import load_params
+
+        select(load_params(args.params).keras_backend, str(args.params))
     if args.command == "tune":
         from medsaliency.stages import tune
 

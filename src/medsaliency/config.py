@@ -14,6 +14,7 @@ import yaml
 from pydantic import Field, ValidationError, create_model, model_validator
 
 from medsaliency.attribution.methods import METHODS, OPTIONS
+from medsaliency.backends import SUPPORTED as SUPPORTED_BACKENDS
 from medsaliency.data.formats import FORMATS
 from medsaliency.errors import ConfigError
 from medsaliency.evaluation.entropy import ESTIMATORS
@@ -25,6 +26,7 @@ DEFAULT_PARAMS_PATH = Path("params.yaml")
 DatasetFormat = Literal[tuple(FORMATS)]
 AttributionMethod = Literal[tuple(METHODS)]
 EntropyEstimator = Literal[tuple(ESTIMATORS)]
+KerasBackend = Literal[SUPPORTED_BACKENDS]
 FloatPair = Annotated[list[float], Field(min_length=2, max_length=2)]
 IntPair = Annotated[list[int], Field(min_length=2, max_length=2)]
 
@@ -297,6 +299,7 @@ class Params(_Section):
     """The whole of ``params.yaml``."""
 
     seed: int
+    keras_backend: KerasBackend
     split: SplitConfig
     datasets: dict[str, DatasetConfig] = Field(min_length=1)
     validate_: ValidateConfig = Field(alias="validate")

@@ -10,6 +10,7 @@ nodes, so the comments of ``params.yaml`` are kept; the result is validated befo
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 from medsaliency.atomic import staged_file
@@ -45,6 +46,24 @@ def apply_profile(params_path: Path, profile_path: Path, output: Path | None = N
     yaml.dump(merged, buffer)
     with staged_file(output or params_path) as staging:
         staging.write_text(buffer.getvalue())
+    return params
+
+
+def set_keras_backend(params_path: Path, backend: str) -> Params:
+    """``keras_backend: <backend>`` in ``params_path``: that one line changed, the rest of the file as it
+    was; validated before it is written."""
+    import yaml
+
+    try:
+        text = params_path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"{params_path}: file not found") from None
+    changed, count = re.subn(r"(?m)^keras_backend:[ \t]*[^\s#]*", f"keras_backend: {backend}", text)
+    if count != 1:
+        raise ConfigError(f"{params_path}: expected one top-level 'keras_backend:' line, found {count}")
+    params = parse_params(yaml.safe_load(changed), source=f"{params_path} + keras_backend: {backend}")
+    with staged_file(params_path) as staging:
+        staging.write_text(changed)
     return params
 
 

@@ -33,6 +33,7 @@ STUDY_TAG = "optuna.study"
 ROLE_TAG = "role"
 STUDY_ROLE = "study"
 BEST_MODEL_URI_TAG = "best_model_uri"
+KERAS_BACKEND_TAG = "keras_backend"
 MAPS_MD5_TAG = "maps_md5"
 EXPERIMENT_NAME_TAG = "dvc.exp_name"
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
@@ -182,11 +183,16 @@ def explanation_run(dataset: str, maps_path: Path) -> str:
     return runs[0].info.run_id
 
 
-def run_tags(dataset: str, stage: str, root: Path = Path("."), backbone: str | None = None) -> dict[str, str]:
-    """The tags of every run: ``git_commit``, ``data_md5``, ``dataset``, ``stage`` (and ``backbone``)."""
+def run_tags(
+    dataset: str, stage: str, root: Path = Path("."), backbone: str | None = None, keras_backend: str | None = None
+) -> dict[str, str]:
+    """The tags of every run: ``git_commit``, ``data_md5``, ``dataset``, ``stage`` (and ``backbone``,
+    and ``keras_backend`` for the runs that train or run a model)."""
     tags = {"git_commit": git_commit(root), "data_md5": data_md5(root), "dataset": dataset, "stage": stage}
     if backbone is not None:
         tags["backbone"] = backbone
+    if keras_backend is not None:
+        tags[KERAS_BACKEND_TAG] = keras_backend
     if os.environ.get("DVC_EXP_NAME"):
         tags[EXPERIMENT_NAME_TAG] = os.environ["DVC_EXP_NAME"]
     return tags

@@ -45,7 +45,15 @@ COUNTED_STATES = (
 )
 CHECKPOINT_ARTIFACT = "checkpoint/model.keras"
 # The modules (relative to the package) whose code decides what a trial computes.
-TRAINING_CODE = ("tuning.py", "models/training.py", "models/featureless.py", "models/metrics.py", "evaluation/blur.py")
+TRAINING_CODE = (
+    "tuning.py",
+    "models/training.py",
+    "models/batches.py",
+    "models/augmentation.py",
+    "models/featureless.py",
+    "models/metrics.py",
+    "evaluation/blur.py",
+)
 
 
 @dataclass(frozen=True)
@@ -79,12 +87,14 @@ def study_name(dataset: str, backbone: str, data_fingerprint: str, params: Param
 
 
 def config_fingerprint(params: Params, backbone: str) -> str:
-    """md5 of everything that changes what a trial computes: the params and the training code.
+    """md5 of everything that changes what a trial computes: the params, the training code and the
+    Keras backend (TensorFlow and JAX train to other weights: each has its own study).
 
     ``n_trials`` is left out on purpose: asking for more trials extends the same study.
     """
     relevant = {
         "code": code_fingerprint(backbone),
+        "keras_backend": params.keras_backend,
         "seed": params.seed,
         "train": params.train.model_dump(),
         "search_space": params.tune.search_space.model_dump(),

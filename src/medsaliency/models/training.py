@@ -1,4 +1,4 @@
-"""Fit one classifier: tf.data input, augmentation, class weights, featureless images, early stopping.
+"""Fit one classifier on any Keras backend: seeded batches, class weights, featureless images, early stopping.
 
 Arrays are those of :mod:`medsaliency.data.prepare`: ``x`` float32 ``[N, S, S, 1]`` in [0, 1],
 ``y`` int64 ``[N]`` class indices.
@@ -14,58 +14,30 @@ from medsaliency.config import Hyperparameters, TrainConfig
 
 
 def configure_runtime(train: TrainConfig, seed: int) -> None:
-    """Seeds, optional op determinism, and the mixed-precision policy, before any model is built."""
+    """Seeds, optional deterministic kernels, and the mixed-precision policy, before any model is built."""
     import keras
-    import tensorflow as tf
+
+    from medsaliency import backends
 
     keras.utils.set_random_seed(seed)
     if train.deterministic:
-        tf.config.experimental.enable_op_determinism()
+        backends.current().enable_determinism()
     keras.mixed_precision.set_global_policy("mixed_float16" if train.mixed_precision else "float32")
 
 
 def device_summary() -> str:
-    """``training on N GPU(s)`` or ``training on the CPU``: what TensorFlow sees."""
-    import tensorflow as tf
+    """``training with <backend> on N accelerator(s)`` or ``... on the CPU``: what the Keras backend sees."""
+    from medsaliency import backends
 
-    gpus = tf.config.list_physical_devices("GPU")
-    return f"training on {len(gpus)} GPU(s)" if gpus else "training on the CPU"
+    accelerators = backends.current().devices()
+    where = f"{len(accelerators)} accelerator(s): {', '.join(accelerators)}" if accelerators else "the CPU"
+    return f"training with {backends.name()} on {where}"
 
 
 def class_weights(y: np.ndarray, n_classes: int) -> dict[int, float]:
     """Balanced weights ``n / (K * count_k)``; a class absent from ``y`` gets weight 1."""
     counts = np.bincount(y, minlength=n_classes)
     return {k: float(len(y) / (n_classes * counts[k])) if counts[k] else 1.0 for k in range(n_classes)}
-
-
-def make_dataset(
-    x: np.ndarray, y: np.ndarray, batch_size: int, training: bool, augmentation: float, seed: int, weights: np.ndarray | None = None
-):
-    """``tf.data`` pipeline of ``(x, y)`` or ``(x, y, weights)`` elements: cache, (shuffle, augment,) batch, prefetch."""
-    import tensorflow as tf
-
-    dataset = tf.data.Dataset.from_tensor_slices((x, y) if weights is None else (x, y, weights)).cache()
-    if training:
-        dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size)
-    if training and augmentation > 0:
-        augment = augmentation_layers(augmentation, seed)
-        dataset = dataset.map(lambda images, *rest: (augment(images, training=True), *rest), num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.prefetch(tf.data.AUTOTUNE)
-
-
-def augmentation_layers(strength: float, seed: int):
-    """Random horizontal flip, rotation (``strength`` of a full turn) and zoom (``strength``)."""
-    import keras
-
-    return keras.Sequential(
-        [
-            keras.layers.RandomFlip("horizontal", seed=seed),
-            keras.layers.RandomRotation(strength, fill_mode="constant", seed=seed + 1),
-            keras.layers.RandomZoom(strength, fill_mode="constant", seed=seed + 2),
-        ],
-        name="augmentation",
-    )
 
 
 def make_optimizer(hp: Hyperparameters):
@@ -98,25 +70,27 @@ def fit_classifier(
     """
     import keras
 
+    from medsaliency import backends
+    from medsaliency.models.batches import TrainingBatches
     from medsaliency.models.featureless import featureless_images, soft_targets
 
     (x, y), n_classes = train_xy, int(model.output_shape[-1])
     extra = featureless_images(x, train.featureless, seed)
     weights = np.concatenate([np.array([class_weights(y, n_classes)[label] for label in y], np.float32), np.ones(len(extra), np.float32)])
-    model.compile(optimizer=make_optimizer(hp), loss="categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
+    model.compile(
+        optimizer=make_optimizer(hp), loss="categorical_crossentropy", metrics=["accuracy"], jit_compile=backends.current().JIT_COMPILE
+    )
     statistics = population_batch_norm_statistics(x, hp.batch_size)
     stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=train.patience, restore_best_weights=True)
-    training = make_dataset(
-        np.concatenate([x, extra]), soft_targets(y, len(extra), n_classes), hp.batch_size, True, hp.augmentation, seed, weights
+    training = TrainingBatches(
+        np.concatenate([x, extra]), soft_targets(y, len(extra), n_classes), weights, hp.batch_size, hp.augmentation, seed
     )
     return model.fit(
         training,
-        validation_data=make_dataset(
-            val_xy[0], soft_targets(val_xy[1], 0, n_classes), hp.batch_size, training=False, augmentation=0.0, seed=seed
-        ),
+        validation_data=(val_xy[0], soft_targets(val_xy[1], 0, n_classes)),
+        validation_batch_size=hp.batch_size,
         epochs=epochs,
         callbacks=[statistics, stopping, *callbacks],
-        shuffle=False,  # the tf.data pipeline shuffles, seeded
         verbose=0,
     )
 

@@ -57,11 +57,12 @@ def log_explanation(
     """One MLflow run: tags, method options, seconds per image and method, heatmap grids, the maps."""
     import mlflow
 
+    from medsaliency import backends
     from medsaliency.registry import CHAMPION
     from medsaliency.tracking import MAPS_MD5_TAG, log_prepared_dataset, maps_md5, prepared_md5, run_tags
 
     tags = {
-        **run_tags(dataset_name, "attribute", root, explanation.backbone),
+        **run_tags(dataset_name, "attribute", root, explanation.backbone, backends.name()),
         "registered_model_name": explanation.name,
         "registered_model_version": explanation.version,
         "registered_model_alias": CHAMPION,

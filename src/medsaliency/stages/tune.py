@@ -51,6 +51,7 @@ def run(dataset_name: str, backbone: str, params_path: Path = Path("params.yaml"
 
 def open_job(params: Params, dataset_name: str, backbone: str, classes: list[str], splits: dict[str, SplitArrays], root: Path) -> TuningJob:
     """Tracking set up, the study named, and its parent MLflow run found or created."""
+    from medsaliency import backends
     from medsaliency.tracking import (
         configure_mlflow,
         ensure_experiment,
@@ -65,7 +66,7 @@ def open_job(params: Params, dataset_name: str, backbone: str, classes: list[str
     experiment_id = ensure_experiment(experiment_name(dataset_name, "tuning"), uri)
     data_digest = prepared_md5(dataset_name, root)
     name = study_name(dataset_name, backbone, data_digest, params)
-    tags = run_tags(dataset_name, "tune", root, backbone)
+    tags = run_tags(dataset_name, "tune", root, backbone, backends.name())
     parent_run_id = ensure_study_run(experiment_id, name, tags)
     log_prepared_dataset(parent_run_id, dataset_name, data_digest, "training")
     return TuningJob(

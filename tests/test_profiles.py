@@ -62,3 +62,14 @@ def test_an_invalid_overlay_is_refused_naming_the_key_and_nothing_is_written(tmp
     overlay.write_text("train:\n  patiense: 3\n")
     assert main(["--params", str(params), "apply-profile", str(overlay)]) == 2
     assert params.read_text() == (REPO / "params.yaml").read_text()
+
+
+def test_set_backend_changes_that_one_line_and_refuses_an_unknown_backend(tmp_path, capsys):
+    params = tmp_path / "params.yaml"
+    shipped = (REPO / "params.yaml").read_text()
+    params.write_text(shipped)
+    assert main(["--params", str(params), "set-backend", "jax"]) == 0
+    assert params.read_text() == shipped.replace("\nkeras_backend: tensorflow\n", "\nkeras_backend: jax\n")
+    assert main(["--params", str(params), "set-backend", "torch"]) == 2
+    assert "keras_backend: Input should be 'tensorflow' or 'jax'" in capsys.readouterr().err
+    assert yaml.safe_load(params.read_text())["keras_backend"] == "jax"  # nothing written on error

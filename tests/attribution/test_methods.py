@@ -97,6 +97,7 @@ def test_cam_methods_light_the_region_the_class_depends_on(method):
         ].max() * (0.0 if method != "scorecam" else 0.5)
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf-keras-vis, the reference, runs on TensorFlow only")
 def test_cam_family_agrees_with_tf_keras_vis(small_model):
     from tf_keras_vis.gradcam import Gradcam
     from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus

@@ -17,7 +17,12 @@ from medsaliency.errors import ConfigError
 
 PROBE = REPO / "tests" / "tools" / "backend_probe.py"
 # The unit tests of everything that runs a model, which must hold on every backend.
-BACKEND_FREE_TESTS = ("tests/models/test_training.py", "tests/models/test_batches.py", "tests/attribution", "tests/evaluation/test_sanity.py")
+BACKEND_FREE_TESTS = (
+    "tests/models/test_training.py",
+    "tests/models/test_batches.py",
+    "tests/attribution",
+    "tests/evaluation/test_sanity.py",
+)
 
 
 def probe(backend: str, model: str, inputs, out, cwd, tracking_uri: str | None = None, resave=None) -> dict[str, np.ndarray]:

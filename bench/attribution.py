@@ -11,6 +11,11 @@ maps of every image (NumPy's generator is re-seeded per image identically on bot
 SmoothGrad's noise is the same). Run after ``make run`` (it explains prepared test images)::
 
     .venv/bin/python bench/attribution.py --backbone small_cnn --images 6
+    .venv/bin/python bench/attribution.py --images 24 --placements
+
+``--placements`` then times the attribute stage's tasks for the dataset's champion (loaded by each
+worker from the registry) in one worker process, on the local cluster and on an external
+two-worker cluster (``bench/placement.py``), and checks the maps are identical.
 """
 
 from __future__ import annotations
@@ -113,8 +118,42 @@ def main() -> None:
     parser.add_argument("--backbone", default="small_cnn")
     parser.add_argument("--images", type=int, default=6)
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument(
+        "--placements", action="store_true", help="then time the champion's tasks on 1 process, the local and an external cluster"
+    )
+    parser.add_argument("--scheduler", default=None, help="with --placements: an external scheduler's address (default: start one)")
     args = parser.parse_args()
+    reference_comparison(args)
+    if args.placements:
+        attribution_placements(args.dataset, args.images, load_params(args.params), args.scheduler)
 
+
+def attribution_placements(dataset: str, count: int, params, scheduler: str | None) -> None:
+    """The attribute stage's tasks for ``dataset``'s champion on each placement of ``bench/placement.py``."""
+    from placement import arrays_equal, identical, print_table, time_placements
+
+    from medsaliency.artifacts import RegistryRecord
+    from medsaliency.attribution.explanation import choose_sample, explain, target_layer
+    from medsaliency.model_source import champion_source
+    from medsaliency.paths import registry_file
+    from medsaliency.tracking import configure_mlflow
+
+    uri = configure_mlflow(params.mlflow)
+    entry = RegistryRecord.read(registry_file(dataset)).explained()[0]
+    config = params.attribution
+    sample = choose_sample(load_npz(prepared_dir(dataset) / "test.npz"), len(params.dataset(dataset).classes), config)
+    sample = type(sample)(*(getattr(sample, name)[:count] for name in sample.__dataclass_fields__))
+    source = champion_source(entry.name, entry.champion_version, dataset, target_layer(entry.backbone, config), params, uri)
+    legs = time_placements(
+        lambda runner: explain(source, entry, sample, config, runner, params.compute).attributions.maps, count, scheduler
+    )
+    what = f"{entry.name} v{entry.champion_version}, {count} images x {len(config.methods)} methods"
+    print(f"\nattribute tasks: {what}, cold (model loads included)")
+    print_table(legs, identical(legs, arrays_equal))
+
+
+def reference_comparison(args: argparse.Namespace) -> None:
+    """Ours against the reference on a freshly initialised ``--backbone``, every configured method."""
     import keras
 
     from medsaliency.models.backbones import backbone_spec, build_classifier

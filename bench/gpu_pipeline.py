@@ -98,7 +98,7 @@ def time_training(backbone: str, size: int, images: int, epochs: int, params) ->
 def time_attribution_and_pic(model, backbone: str, size: int, images: int, params) -> dict:
     """Every configured method on ``images`` random images, then PIC of their maps: images/s."""
     from medsaliency.attribution.explained_model import ExplainedModel
-    from medsaliency.attribution.explanation import Sample, explain
+    from medsaliency.attribution.explanation import Sample, explain_model
     from medsaliency.attribution.methods import image_seeds
     from medsaliency.evaluation.model_evaluation import pic_settings, random_masks
     from medsaliency.evaluation.pic import compute_pic
@@ -108,7 +108,7 @@ def time_attribution_and_pic(model, backbone: str, size: int, images: int, param
     empty = np.zeros(x.shape[:3], np.uint8)
     config = params.attribution
     sample = Sample(x, x, empty, empty, y, ids, image_seeds(config.seed, ids))
-    explanation = explain(model, backbone, "bench", backbone, sample, config)
+    explanation = explain_model(model, backbone, "bench", backbone, sample, config)
     maps = np.stack([explanation.attributions.maps[m] for m in config.methods])
     predict = ExplainedModel(model, explanation.target_layer).probabilities  # built outside the PIC timing
     start = time.perf_counter()

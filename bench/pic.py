@@ -4,12 +4,17 @@ Same model, images, maps, random masks, thresholds and the ``webp`` estimator. T
 does what the paper's code does: for every image and method, PAIR ``compute_pic_metric`` once
 for SIC and once for AIC, each calling the model (eagerly) once per blurred image. Ours is
 :func:`medsaliency.evaluation.pic.compute_pic` (shared blurs and entropies, one batch per
-image, worker processes). Prints images per second (all methods, both curves), the ratio and
+image, in this process). Prints images per second (all methods, both curves), the ratio and
 the largest |AUC difference|. Run after ``make run``; ``--size 224`` upsamples the images and
 maps (the paper's resolution) and lets the trained model read them through a resize::
 
     .venv/bin/python bench/pic.py --dataset brain_tumor --images 6
     .venv/bin/python bench/pic.py --dataset brain_tumor --images 2 --size 224
+    .venv/bin/python bench/pic.py --dataset brain_tumor --images 24 --placements
+
+``--placements`` then times the evaluate stage's PIC tasks (the champion loaded by each worker from
+the registry, at the prepared size) in one worker process, on the local cluster and on an
+external two-worker cluster (``bench/placement.py``), and checks the AUCs are identical.
 
 It also splits the cost of one of our blurs (qhull's Delaunay triangulation, SciPy's
 barycentric transforms of every triangle, the interpolation itself) and of one WebP entropy:
@@ -133,7 +138,8 @@ def main() -> None:
     parser.add_argument("--dataset", default="brain_tumor")
     parser.add_argument("--images", type=int, default=6)
     parser.add_argument("--size", type=int, default=None, help="resize images and maps to this side (default: as prepared)")
-    parser.add_argument("--workers", type=int, default=0, help="our blurring processes (0: one per core)")
+    parser.add_argument("--placements", action="store_true", help="then time PIC tasks on 1 process, the local and an external cluster")
+    parser.add_argument("--scheduler", default=None, help="with --placements: an external scheduler's address (default: start one)")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args()
 
@@ -154,7 +160,7 @@ def main() -> None:
     predict(images[:1])  # trace once, outside the timing
 
     start = time.perf_counter()
-    ours = compute_pic(images, maps, labels, classes, predict, settings, masks, workers=args.workers)
+    ours = compute_pic(images, maps, labels, classes, predict, settings, masks)
     ours_seconds = time.perf_counter() - start
     start = time.perf_counter()
     theirs = reference_aucs(images, maps, labels, classes, masks, model, settings)
@@ -168,12 +174,39 @@ def main() -> None:
     n, m = len(images), len(maps)
     print(f"{label}: {n} images of {images.shape[1]} px x {m} methods x {len(settings.thresholds)} thresholds, AIC + SIC, webp")
     print(f"reference (PAIR per method and curve): {reference_seconds:8.2f} s  {n / reference_seconds:7.3f} images/s")
-    print(f"ours (shared, batched, {args.workers or 'all'} workers):   {ours_seconds:8.2f} s  {n / ours_seconds:7.3f} images/s")
+    print(f"ours (shared, batched, 1 process):      {ours_seconds:8.2f} s  {n / ours_seconds:7.3f} images/s")
     print(f"ratio {reference_seconds / ours_seconds:.1f}x; max |delta AUC| {delta:.2e}; same exclusions: {same_exclusions}")
     costs = blur_cost_breakdown(images, maps, masks, settings.thresholds)
     print("ours, median ms per blurred image: " + ", ".join(f"{name} {value:.2f}" for name, value in costs.items()))
     if crashed:
         print(f"PAIR failed on {crashed} (method, image, curve) cases: a constant map on a grayscale image (left out of the comparison)")
+    if args.placements:
+        pic_placements(args.dataset, args.images, params, args.scheduler)
+
+
+def pic_placements(dataset: str, count: int, params, scheduler: str | None) -> None:
+    """The evaluate stage's tasks (PIC only: no sanity maps) on each placement of ``bench/placement.py``."""
+    from dataclasses import replace
+
+    from placement import arrays_equal, identical, print_table, time_placements
+
+    from medsaliency.artifacts import MapsFile, RegistryRecord
+    from medsaliency.evaluation.model_evaluation import evaluate_model
+    from medsaliency.model_source import champion_source
+    from medsaliency.paths import maps_file, registry_file
+    from medsaliency.tracking import configure_mlflow
+
+    uri = configure_mlflow(params.mlflow)
+    entry = RegistryRecord.read(registry_file(dataset)).explained()[0]
+    saved = MapsFile.read(maps_file(dataset, entry.name))
+    arrays = ("images", "clean_images", "masks", "markers", "ids", "labels", "explained_class", "probabilities")
+    subset = replace(saved, maps=saved.maps[:, :count], **{name: getattr(saved, name)[:count] for name in arrays})
+    source = champion_source(entry.name, saved.model_version, dataset, saved.target_layer, params, uri)
+    pic_only = params.model_copy(update={"evaluation": params.evaluation.model_copy(update={"sanity_methods": []})})
+    mask_kind = params.dataset(dataset).mask_kind
+    legs = time_placements(lambda runner: evaluate_model(subset, source, pic_only, mask_kind, runner).pic.auc, len(subset.ids), scheduler)
+    print(f"\nPIC tasks of evaluate: {len(subset.ids)} images x {len(saved.methods)} methods, AIC + SIC, cold (model loads included)")
+    print_table(legs, identical(legs, arrays_equal))
 
 
 if __name__ == "__main__":

@@ -263,7 +263,6 @@ class EvaluationConfig(_Section):
     ``random_mask_fraction``: pixels always known (seeded per image by ``seed``, shared by all methods).
     ``min_pred_value``: images whose original prediction is lower are excluded (PAIR's default is 0.8).
     ``aggregate``: the curve of a method over images, pointwise ``median`` (the paper's) or ``mean``.
-    ``workers``: processes that blur images (0 = one per CPU core).
     ``top_fraction``: the most salient share of pixels compared with the lesion mask (IoU).
     ``sanity_methods``: methods re-run on the weight-randomised model (they cost a second attribution).
     """
@@ -276,7 +275,6 @@ class EvaluationConfig(_Section):
     keep_monotonous: bool
     num_points: int = Field(ge=10)
     aggregate: Literal["median", "mean"]
-    workers: int = Field(ge=0)
     bootstrap: BootstrapConfig
     top_fraction: float = Field(gt=0, le=1)
     sanity_methods: list[AttributionMethod]
@@ -287,6 +285,25 @@ class EvaluationConfig(_Section):
         if any(not 0 < t < 1 for t in thresholds) or sorted(set(thresholds)) != thresholds:
             raise ValueError(f"thresholds must be strictly ascending fractions in (0, 1), got {thresholds}")
         return self
+
+
+class ComputeConfig(_Section):
+    """Where the per-image work of ``attribute`` and ``evaluate`` runs (Dask; :mod:`medsaliency.compute`).
+
+    ``scheduler``: ``local`` (an embedded Dask ``LocalCluster`` of ``workers`` processes, one thread
+    each; 0 = one per CPU core), ``sync`` (in the stage's own process, no Dask), or the address of
+    an existing Dask scheduler (``tcp://host:8786``). ``DASK_SCHEDULER_ADDRESS`` in the environment
+    overrides it. ``batches_per_task``: images per task, in ``attribution.batch_size`` batches.
+    ``gpu``: attribution tasks ask for a ``GPU`` resource (workers started with ``--resources GPU=1``;
+    the local cluster then runs one GPU worker).
+    Outputs do not depend on any of these (a model call sees the same batch and one thread
+    wherever it runs), so DVC does not track this section.
+    """
+
+    scheduler: str = Field(min_length=1)
+    workers: int = Field(ge=0)
+    batches_per_task: int = Field(ge=1)
+    gpu: bool
 
 
 class MlflowConfig(_Section):
@@ -311,6 +328,7 @@ class Params(_Section):
     registry: RegistryConfig
     attribution: AttributionConfig
     evaluation: EvaluationConfig
+    compute: ComputeConfig
 
     def backbone(self, name: str) -> BackboneTuneConfig:
         """The ``tune.backbones`` entry ``name``; a :class:`ConfigError` lists the configured ones."""

@@ -171,9 +171,10 @@ def rank_champions(models: list, top_k: int) -> list[str]:
     return [m.name for m in ranked[:top_k]]
 
 
-def load_champion(name: str, expected_version: str, dataset: str):
-    """``models:/<name>@champion`` as a ``keras.Model``, refused when the alias no longer points at
-    ``expected_version`` (the version the register stage of ``dataset`` resolved)."""
+def champion_uri(name: str, expected_version: str, dataset: str) -> str:
+    """``models:/<name>/<version>`` of the champion, refused when the alias no longer points at
+    ``expected_version`` (the version the register stage of ``dataset`` resolved). A version URI,
+    not the alias: every worker that loads it gets the same model, even if the alias moves meanwhile."""
     from medsaliency.paths import registry_file
 
     current = ModelRegistry().alias_version(name, CHAMPION)
@@ -182,11 +183,16 @@ def load_champion(name: str, expected_version: str, dataset: str):
             f"{name}@{CHAMPION} is version {current} but {registry_file(dataset)} says {expected_version}: "
             f"run `dvc repro -f register@{dataset}` so the pipeline records the move"
         )
-    return load_registered_model(name, CHAMPION)
+    return f"models:/{name}/{expected_version}"
 
 
 def load_registered_model(name: str, alias: str = CHAMPION):
-    """``models:/<name>@<alias>`` as a ``keras.Model``, deserialised with ``safe_mode=True``."""
+    """``models:/<name>@<alias>`` as a ``keras.Model`` (see :func:`load_model`)."""
+    return load_model(f"models:/{name}@{alias}")
+
+
+def load_model(uri: str):
+    """A ``models:/`` URI as a ``keras.Model``, deserialised with ``safe_mode=True``."""
     import tempfile
 
     import keras
@@ -195,7 +201,7 @@ def load_registered_model(name: str, alias: str = CHAMPION):
 
     with tempfile.TemporaryDirectory() as folder:
         try:
-            local = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}@{alias}", dst_path=folder)
+            local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=folder)
         except MlflowException as exc:
-            raise RegistryError(f"models:/{name}@{alias}: cannot be resolved ({exc.message})") from None
+            raise RegistryError(f"{uri}: cannot be resolved ({exc.message})") from None
         return keras.saving.load_model(f"{local}/data/model.keras", safe_mode=True)

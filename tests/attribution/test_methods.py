@@ -148,7 +148,7 @@ def test_random_maps_do_not_depend_on_the_model(small_model, images):
 def test_every_method_gives_float32_maps_at_input_resolution(channels):
     explained = ExplainedModel(build_classifier("small_cnn", 16, 3, 0.0, channels=channels), "last_conv")
     x = np.random.default_rng(2).random((2, 16, 16, channels), dtype=np.float32)
-    classes, probabilities = explained_classes(explained, x, np.array([0, 1]), "predicted")
+    classes, probabilities = explained_classes(explained, x, np.array([0, 1]), "predicted", 32)
     result = compute_maps(explained, x, classes, fast_config(methods=list(METHODS)), image_seeds(1, np.array(["p", "q"])))
     assert list(result.maps) == list(METHODS) and probabilities.shape == (2, 3)
     for method, maps in result.maps.items():
@@ -158,9 +158,9 @@ def test_every_method_gives_float32_maps_at_input_resolution(channels):
 
 
 def test_explain_true_uses_the_labels(small_model, images):
-    classes, probabilities = explained_classes(small_model, images, np.array([2, 2, 0]), "true")
+    classes, probabilities = explained_classes(small_model, images, np.array([2, 2, 0]), "true", 2)
     assert classes.tolist() == [2, 2, 0]
-    assert explained_classes(small_model, images, np.array([2, 2, 0]), "predicted")[0].tolist() == probabilities.argmax(axis=1).tolist()
+    assert explained_classes(small_model, images, np.array([2, 2, 0]), "predicted", 2)[0].tolist() == probabilities.argmax(axis=1).tolist()
 
 
 def test_unknown_target_layer_and_non_softmax_head_are_named():
@@ -188,3 +188,17 @@ def test_selection_is_class_stratified_seeded_and_tolerates_small_classes():
     assert np.bincount(labels[chosen]).tolist() == [3, 3, 1]
     np.testing.assert_array_equal(chosen, select_images(labels, 3, 3, seed=4))
     assert not np.array_equal(chosen, select_images(labels, 3, 3, seed=5))
+
+
+def test_maps_do_not_depend_on_how_the_images_are_split_into_tasks(small_model):
+    """``attribute`` sends whole ``batch_size`` batches to each task: one task or several, the same bytes."""
+    from medsaliency.attribution.explanation import explain_images
+
+    config = fast_config(methods=list(METHODS), batch_size=2)
+    x = np.random.default_rng(9).random((4, 16, 16, 1), dtype=np.float32)
+    labels, seeds = np.array([0, 1, 2, 0]), image_seeds(1, np.array(["a", "b", "c", "d"]))
+    whole = explain_images(small_model, x, labels, seeds, config)
+    parts = [explain_images(small_model, x[part], labels[part], seeds[part], config) for part in (slice(0, 2), slice(2, 4))]
+    np.testing.assert_array_equal(whole.probabilities, np.concatenate([part.probabilities for part in parts]))
+    for method in METHODS:
+        np.testing.assert_array_equal(whole.attributions.maps[method], np.concatenate([p.attributions.maps[method] for p in parts]), method)

@@ -8,7 +8,7 @@ from saliency.metrics import pic as pair
 from medsaliency.attribution.explained_model import ExplainedModel
 from medsaliency.evaluation.blur import blur, from_uint8, random_pixel_mask, to_uint8
 from medsaliency.evaluation.entropy import ESTIMATORS, shannon_entropy, shannon_minmax_entropy, webp_entropy
-from medsaliency.evaluation.pic import PAPER_THRESHOLDS, PicSettings, aggregate, compute_pic, information_curve
+from medsaliency.evaluation.pic import PAPER_THRESHOLDS, PicSettings, aggregate, compute_pic, image_pic, information_curve, pic_results
 
 
 def test_blur_golden_cases_of_pair():
@@ -126,13 +126,20 @@ def test_exclusions_are_counted_by_reason():
     assert strict.excluded["sic"]["low_prediction"] == 3
 
 
-def test_worker_processes_give_the_same_numbers():
+def test_an_image_gives_the_same_numbers_whatever_else_is_computed_with_it():
+    """``evaluate`` sends images to Dask workers in chunks: an image's result is its own, in any chunk or order."""
     explained = ExplainedModel(region_model(), "regions")
     images = region_images(4, seed=8)
     maps = np.random.default_rng(2).random((2, 4, 24, 24)).astype(np.float32)
     masks = np.stack([random_pixel_mask(24, 24, 0.01, np.random.default_rng(k)) for k in range(4)])
     classes = np.zeros(4, int)
-    serial = compute_pic(images, maps, classes, classes, explained.probabilities, PicSettings(entropy="shannon"), masks, workers=1)
-    parallel = compute_pic(images, maps, classes, classes, explained.probabilities, PicSettings(entropy="shannon"), masks, workers=2)
+    settings = PicSettings(entropy="shannon")
+    together = compute_pic(images, maps, classes, classes, explained.probabilities, settings, masks)
+    one_by_one = {n: image_pic(images[n], maps[:, n], masks[n], 0, 0, explained.probabilities, settings) for n in (3, 1, 2, 0)}
+    apart = pic_results([one_by_one[n] for n in range(4)], 2, settings)
     for kind in ("aic", "sic"):
-        np.testing.assert_array_equal(serial.auc[kind], parallel.auc[kind])
+        np.testing.assert_array_equal(together.auc[kind], apart.auc[kind])
+        np.testing.assert_array_equal(together.curves[kind], apart.curves[kind])
+    np.testing.assert_array_equal(together.sic_scores, apart.sic_scores)
+    assert together.excluded == apart.excluded
+    assert np.isfinite(together.sic_scores[:, ~np.isnan(together.auc["sic"][0])]).all()

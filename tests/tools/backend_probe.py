@@ -35,7 +35,7 @@ def probe(model, images: np.ndarray, labels: np.ndarray, ids: np.ndarray) -> dic
     import keras
 
     from medsaliency.attribution.explained_model import ExplainedModel
-    from medsaliency.attribution.explanation import Sample, explain
+    from medsaliency.attribution.explanation import Sample, explain_model
     from medsaliency.attribution.methods import image_seeds
     from medsaliency.config import parse_params
     from medsaliency.evaluation.model_evaluation import pic_settings, random_masks
@@ -45,7 +45,7 @@ def probe(model, images: np.ndarray, labels: np.ndarray, ids: np.ndarray) -> dic
     config = params.attribution
     empty = np.zeros(images.shape[:3], np.uint8)
     sample = Sample(images, images, empty, empty, labels, ids, image_seeds(config.seed, ids))
-    explanation = explain(model, model.name, "probe", "small_cnn", sample, config)
+    explanation = explain_model(model, model.name, "probe", "small_cnn", sample, config)
     maps = np.stack([explanation.attributions.maps[m] for m in config.methods])
     explained = ExplainedModel(model, explanation.target_layer)
     pic = compute_pic(

@@ -2,7 +2,8 @@
 
 Built once per model and reused for every image and method:
 
-- ``logits(x)``/``probabilities(x)``: ``[B, H, W, C]`` float32 -> ``[B, K]``.
+- ``logits(x)``/``probabilities(x)``: ``[B, H, W, C]`` float32 -> ``[B, K]``. A model call's last bits
+  depend on its batch, so callers that split images across tasks use fixed ``batch_size`` batches.
 - ``input_gradients(x, classes)``: d logit[class] / d x, ``[B, H, W, C]``.
 - ``layer_gradients(x, classes)``: the target layer's activations and d logit[class] / d
   activations, both ``[B, h, w, k]``.
@@ -50,8 +51,10 @@ class ExplainedModel:
         """Pre-softmax scores, ``[B, K]`` float32."""
         return self._functions.logits(_images(x))
 
-    def probabilities(self, x: np.ndarray) -> np.ndarray:
-        """Softmax probabilities, ``[B, K]`` float32."""
+    def probabilities(self, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+        """Softmax probabilities, ``[B, K]`` float32; ``batch_size`` images per model call (None: all at once)."""
+        if batch_size is not None and len(x) > batch_size:
+            return np.concatenate([self.probabilities(x[start : start + batch_size]) for start in range(0, len(x), batch_size)])
         logits = self.logits(x)
         shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
         return shifted / shifted.sum(axis=1, keepdims=True)

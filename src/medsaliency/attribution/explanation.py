@@ -1,8 +1,12 @@
 """Explain one model on a sample of test images: the chosen images, the explained classes, every map.
 
 :func:`choose_sample` picks the seeded, class-stratified test images (the same for every model);
-:func:`explain` runs every method of ``attribution.methods`` on them and returns an
-:class:`Explanation`, which :meth:`Explanation.maps_file` turns into the attribute stage's output.
+:func:`explain` runs every method of ``attribution.methods`` on them, chunk by chunk on a
+:class:`~medsaliency.compute.TaskRunner` (Dask workers or this process; each worker loads the
+model once from its registry URI), and returns an :class:`Explanation`, which
+:meth:`Explanation.maps_file` turns into the attribute stage's output. A chunk is whole
+``attribution.batch_size`` batches and every model call sees the same batch wherever it runs,
+so the maps do not depend on where or in how many tasks they were computed.
 """
 
 from __future__ import annotations
@@ -11,12 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from medsaliency.artifacts import MapsFile
+from medsaliency.artifacts import MapsFile, RegisteredModel
 from medsaliency.attribution.explained_model import ExplainedModel
 from medsaliency.attribution.methods import Attributions, compute_maps, explained_classes, image_seeds
 from medsaliency.attribution.selection import select_images
-from medsaliency.config import AttributionConfig
+from medsaliency.compute import TaskRunner, chunk_slices
+from medsaliency.config import AttributionConfig, ComputeConfig
 from medsaliency.errors import DataError
+from medsaliency.model_source import ModelSource, explained_model
 from medsaliency.models.backbones import backbone_spec
 
 TEST_ARRAYS = ("x", "x_clean", "y", "mask", "marker", "ids")
@@ -92,10 +98,64 @@ def target_layer(backbone: str, config: AttributionConfig) -> str:
     return config.target_layers.get(backbone) or backbone_spec(backbone).target_layer
 
 
-def explain(model, name: str, version: str, backbone: str, sample: Sample, config: AttributionConfig, progress=None) -> Explanation:
-    """Every method of ``config.methods`` on ``sample`` for ``model`` (a ``keras.Model``), timed per method."""
+@dataclass(frozen=True)
+class SampleChunk:
+    """The part of a :class:`Sample` one task explains: ``images`` ``[n, H, W, C]``, ``labels``, ``seeds`` ``[n]``."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    seeds: np.ndarray
+
+
+@dataclass(frozen=True)
+class ImagesExplanation:
+    """Explained ``classes`` ``[n]``, ``probabilities`` ``[n, K]`` and every method's maps of some images."""
+
+    classes: np.ndarray
+    probabilities: np.ndarray
+    attributions: Attributions
+
+
+def explain(
+    source: ModelSource, model: RegisteredModel, sample: Sample, config: AttributionConfig, runner: TaskRunner, compute: ComputeConfig
+) -> Explanation:
+    """Every method of ``config.methods`` on ``sample`` for the champion of ``model``, loaded from
+    ``source``, in tasks of ``compute.batches_per_task`` x ``attribution.batch_size`` images run by
+    ``runner`` (here or on Dask workers; ``compute.gpu``: on GPU workers)."""
+    size = config.batch_size * compute.batches_per_task
+    parts = [SampleChunk(sample.images[part], sample.labels[part], sample.seeds[part]) for part in chunk_slices(len(sample.ids), size)]
+    label = f"{model.name} v{model.champion_version}: attribution"
+    results = runner.map(explain_chunk, parts, label, gpu=compute.gpu, source=source, config=config)
+    joined = _joined(results, [len(part.images) for part in parts], config)
+    return Explanation(model.name, model.champion_version, model.backbone, source.target_layer, *joined)
+
+
+def explain_model(model, name: str, version: str, backbone: str, sample: Sample, config: AttributionConfig) -> Explanation:
+    """:func:`explain` of a ``keras.Model`` in this process (benches, probes): the same maps."""
     layer = target_layer(backbone, config)
-    explained = ExplainedModel(model, layer)
-    classes, probabilities = explained_classes(explained, sample.images, sample.labels, config.explain)
-    attributions = compute_maps(explained, sample.images, classes, config, sample.seeds, progress=progress)
-    return Explanation(name, version, backbone, layer, classes, probabilities, attributions)
+    result = explain_images(ExplainedModel(model, layer), sample.images, sample.labels, sample.seeds, config)
+    return Explanation(name, version, backbone, layer, result.classes, result.probabilities, result.attributions)
+
+
+def explain_chunk(chunk: SampleChunk, source: ModelSource, config: AttributionConfig) -> ImagesExplanation:
+    """One task: :func:`explain_images` with the model of ``source``, loaded once per process."""
+    return explain_images(explained_model(source), chunk.images, chunk.labels, chunk.seeds, config)
+
+
+def explain_images(
+    explained: ExplainedModel, images: np.ndarray, labels: np.ndarray, seeds: np.ndarray, config: AttributionConfig
+) -> ImagesExplanation:
+    """The explained classes, probabilities and maps of ``images`` ``[n, H, W, C]``, timed per method."""
+    classes, probabilities = explained_classes(explained, images, labels, config.explain, config.batch_size)
+    return ImagesExplanation(classes, probabilities, compute_maps(explained, images, classes, config, seeds))
+
+
+def _joined(parts: list[ImagesExplanation], sizes: list[int], config: AttributionConfig) -> tuple:
+    """Classes, probabilities and :class:`Attributions` of all chunks, in order; seconds per image weighted by chunk size."""
+    maps = {method: np.concatenate([part.attributions.maps[method] for part in parts]) for method in config.methods}
+    seconds = {
+        method: sum(part.attributions.seconds_per_image[method] * size for part, size in zip(parts, sizes, strict=True)) / sum(sizes)
+        for method in config.methods
+    }
+    classes = np.concatenate([part.classes for part in parts])
+    return classes, np.concatenate([part.probabilities for part in parts]), Attributions(maps, seconds)

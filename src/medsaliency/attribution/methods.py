@@ -89,9 +89,12 @@ def image_seeds(seed: int, ids: np.ndarray) -> np.ndarray:
     return np.array([np.random.SeedSequence([seed, digest]).generate_state(1)[0] for digest in digests], np.uint32)
 
 
-def explained_classes(explained: ExplainedModel, images: np.ndarray, labels: np.ndarray, explain: str) -> tuple[np.ndarray, np.ndarray]:
-    """The class each map explains (``predicted`` or ``true``) and the model's probabilities ``[N, K]``."""
-    probabilities = explained.probabilities(images)
+def explained_classes(
+    explained: ExplainedModel, images: np.ndarray, labels: np.ndarray, explain: str, batch_size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The class each map explains (``predicted`` or ``true``) and the model's probabilities ``[N, K]``,
+    ``batch_size`` images per model call (the same batches however the images are split into tasks)."""
+    probabilities = explained.probabilities(images, batch_size)
     classes = probabilities.argmax(axis=1) if explain == "predicted" else np.asarray(labels)
     return classes.astype(np.int32), probabilities
 

@@ -7,6 +7,7 @@ functions in :mod:`.tensorflow_backend` and :mod:`.jax_backend`:
 
 - ``JIT_COMPILE``: what ``model.compile(jit_compile=...)`` gets for training.
 - ``enable_determinism()``: the same inputs give the same numbers, run to run.
+- ``use_one_thread()``: one thread per model call (False when the framework already runs with more).
 - ``devices()``: the accelerators the backend sees, as names (empty: the CPU).
 - ``framework_requirements()``: the distributions a served model needs besides ``keras``.
 - ``compile_model_functions(model, target_layer, head)``: the :class:`ModelFunctions` that
@@ -26,6 +27,19 @@ import numpy as np
 from medsaliency.errors import ConfigError
 
 SUPPORTED = ("tensorflow", "jax")
+
+# One thread per process for every framework, read when each is first imported. A model call's
+# result depends on how many threads split its sums (measured: TensorFlow on 1 and 2 threads
+# differs in the last bits), so processes that must agree bit for bit, wherever they run, all
+# use one; parallelism comes from processes (medsaliency.compute).
+SINGLE_THREAD_ENVIRONMENT = {
+    "TF_NUM_INTRAOP_THREADS": "1",
+    "TF_NUM_INTEROP_THREADS": "1",
+    "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,13 @@ def enable_determinism() -> None:
         os.environ["XLA_FLAGS"] = f"{flags} {DETERMINISTIC_XLA_FLAG}".strip()
 
 
+def use_one_thread() -> bool:
+    """Whether XLA runs on one thread: its flags are read once, when JAX starts (``SINGLE_THREAD_ENVIRONMENT``)."""
+    from medsaliency.backends import SINGLE_THREAD_ENVIRONMENT
+
+    return SINGLE_THREAD_ENVIRONMENT["XLA_FLAGS"] in os.environ.get("XLA_FLAGS", "")
+
+
 def devices() -> list[str]:
     """The accelerators JAX sees (empty: it runs on the CPU)."""
     import jax

@@ -21,6 +21,22 @@ def enable_determinism() -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+def use_one_thread() -> bool:
+    """One intra-op and one inter-op thread (see ``SINGLE_THREAD_ENVIRONMENT``); False when TensorFlow
+    already started with other counts (it fixes them at its first operation)."""
+    import tensorflow as tf
+
+    threading = tf.config.threading
+    if threading.get_intra_op_parallelism_threads() == threading.get_inter_op_parallelism_threads() == 1:
+        return True
+    try:
+        threading.set_intra_op_parallelism_threads(1)
+        threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        return False
+    return True
+
+
 def devices() -> list[str]:
     """The GPUs TensorFlow sees (empty: it runs on the CPU)."""
     import tensorflow as tf

@@ -18,17 +18,16 @@ is not lower (``prediction_not_lower``).
 With the ``webp`` estimator every number equals PAIR ``compute_pic_metric``'s. The work is
 shared instead of repeated: the fully blurred image and both entropies of the original once
 per image, each blurred image and its entropy once for AIC and SIC, identical masks once;
-every prediction an image needs goes to the model in one batch; an image both curves exclude
-is never blurred further; images are blurred in parallel worker processes.
+an image's predictions go to the model in two batches (its original with its fully blurred
+image, then all its blurred images), so an image's result does not depend on which other images
+share its process; an image both curves exclude is never blurred further. :func:`image_pic` is
+the per-image unit that ``evaluate`` sends to Dask workers (:mod:`medsaliency.compute`).
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from collections import Counter
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,7 +38,6 @@ from medsaliency.evaluation.entropy import ESTIMATORS
 PAPER_THRESHOLDS = (0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.07, 0.10, 0.13, 0.21, 0.34, 0.5, 0.75)
 CURVES = ("aic", "sic")
 EXCLUSION_REASONS = ("low_prediction", "entropy_not_lower", "prediction_not_lower")
-START_METHOD = "forkserver"  # not fork: the parent holds TensorFlow's threads
 
 
 @dataclass(frozen=True)
@@ -66,12 +64,14 @@ class BlurredSeries:
 @dataclass
 class PicResults:
     """Per curve kind: ``auc[kind]`` ``[M, N]`` (NaN where excluded), ``curves[kind]`` ``[M, N, P+1]``,
-    ``excluded[kind]`` reason -> count, and the shared information axis ``x`` ``[P+1]``."""
+    ``excluded[kind]`` reason -> count, the shared information axis ``x`` ``[P+1]``, and
+    ``sic_scores`` ``[M, N, T]``: the explained class's probability per threshold (NaN: not blurred)."""
 
     x: np.ndarray
     auc: dict[str, np.ndarray]
     curves: dict[str, np.ndarray]
     excluded: dict[str, Counter] = field(default_factory=dict)
+    sic_scores: np.ndarray | None = None
 
 
 def revealed_mask(saliency: np.ndarray, threshold: float, random_mask: np.ndarray) -> np.ndarray:
@@ -156,36 +156,15 @@ def compute_pic(
     predict: Callable[[np.ndarray], np.ndarray],
     settings: PicSettings,
     random_masks: np.ndarray,
-    workers: int = 1,
-    progress: Callable[[int], None] | None = None,
 ) -> PicResults:
-    """AIC and SIC of ``maps`` ``[M, N, H, W]`` on ``images`` float ``[N, H, W, C]`` in [0, 1].
+    """AIC and SIC of ``maps`` ``[M, N, H, W]`` on ``images`` float ``[N, H, W, C]`` in [0, 1], in this process.
 
     ``classes`` ``[N]``: the class each map explains (SIC); ``labels`` ``[N]``: the true class
     (AIC). ``predict``: float32 ``[B, H, W, C]`` -> probabilities ``[B, K]``. ``random_masks``
-    bool ``[N, H, W]``. ``workers`` processes blur the images (1: in this process; 0: one per
-    core). Images that both curves exclude are never blurred further.
+    bool ``[N, H, W]``. Exactly :func:`image_pic` of every image (wherever it ran) and :func:`pic_results`.
     """
-    n_methods, n_images = maps.shape[:2]
-    x = np.append(np.linspace(0.0, 1.0, settings.num_points, endpoint=False), 1.0)
-    results = PicResults(
-        x, {k: np.full((n_methods, n_images), np.nan) for k in CURVES}, {k: np.full((n_methods, n_images, len(x)), np.nan) for k in CURVES}
-    )
-    uint8_images = [to_uint8(image) for image in images]
-    ends = _curve_ends(uint8_images, random_masks, labels, classes, predict, settings, images.shape[-1])
-    results.excluded = {kind: Counter(end.reason for end in ends[kind] if end.reason) for kind in CURVES}
-    todo = [n for n in range(n_images) if any(ends[kind][n].reason is None for kind in CURVES)]
-    jobs = [(uint8_images[n], maps[:, n], random_masks[n], tuple(settings.thresholds), settings.entropy) for n in todo]
-    for done, (n, series) in enumerate(zip(todo, _map_jobs(jobs, workers), strict=True)):
-        probabilities = predict(from_uint8(series.images, images.shape[-1]))
-        for kind in CURVES:
-            if ends[kind][n].reason is None:
-                _image_curves(
-                    results, kind, n, series.entropies, _scores(kind, probabilities, labels[n], classes[n]), ends[kind][n], settings
-                )
-        if progress is not None:
-            progress(done)
-    return results
+    per_image = [image_pic(images[n], maps[:, n], random_masks[n], labels[n], classes[n], predict, settings) for n in range(len(images))]
+    return pic_results(per_image, len(maps), settings)
 
 
 @dataclass(frozen=True)
@@ -197,22 +176,69 @@ class CurveEnds:
     reason: str | None
 
 
-def _curve_ends(
-    uint8_images: list[np.ndarray], random_masks: np.ndarray, labels, classes, predict, settings: PicSettings, channels: int
-) -> dict[str, list[CurveEnds]]:
-    """Both ends of every curve, from one batch of originals and fully blurred images."""
+@dataclass(frozen=True)
+class ImagePic:
+    """One image's PIC for ``M`` methods: per curve kind its :class:`CurveEnds` and, unless excluded,
+    ``curves[kind]`` ``[M, P+1]`` and ``auc[kind]`` ``[M]``; ``sic_scores`` ``[M, T]``: the explained
+    class's probability at each threshold (None when both curves exclude the image: never blurred)."""
+
+    ends: dict[str, CurveEnds]
+    curves: dict[str, np.ndarray]
+    auc: dict[str, np.ndarray]
+    sic_scores: np.ndarray | None
+
+
+def image_pic(
+    image: np.ndarray,
+    maps: np.ndarray,
+    random_mask: np.ndarray,
+    label: int,
+    explained_class: int,
+    predict: Callable[[np.ndarray], np.ndarray],
+    settings: PicSettings,
+) -> ImagePic:
+    """Both curves of one ``image`` float ``[H, W, C]`` for its ``maps`` ``[M, H, W]``. Two model calls:
+    the original with its fully blurred image, then every blurred image of every method at once
+    (skipped when both curves exclude the image), so the same batches wherever it runs."""
+    pixels, channels = to_uint8(image), image.shape[-1]
     estimate = ESTIMATORS[settings.entropy]
-    fully_blurred = [blur(image, mask) for image, mask in zip(uint8_images, random_masks, strict=True)]
-    entropies = [(estimate(image), estimate(blurred)) for image, blurred in zip(uint8_images, fully_blurred, strict=True)]
-    probabilities = predict(from_uint8(np.stack(uint8_images + fully_blurred), channels))
-    count = len(uint8_images)
-    ends: dict[str, list[CurveEnds]] = {kind: [] for kind in CURVES}
-    for n in range(count):
-        for kind in CURVES:
-            original_pred, blurred_pred = _scores(kind, probabilities[[n, count + n]], labels[n], classes[n])
-            reason = exclusion_reason(original_pred, blurred_pred, entropies[n][0], entropies[n][1], settings.min_pred_value)
-            ends[kind].append(CurveEnds((entropies[n][0], original_pred), (entropies[n][1], blurred_pred), reason))
-    return ends
+    fully_blurred = blur(pixels, random_mask)
+    entropies = (estimate(pixels), estimate(fully_blurred))
+    probabilities = predict(from_uint8(np.stack([pixels, fully_blurred]), channels))
+    ends = {}
+    for kind in CURVES:
+        original_pred, blurred_pred = _scores(kind, probabilities, label, explained_class)
+        reason = exclusion_reason(original_pred, blurred_pred, *entropies, settings.min_pred_value)
+        ends[kind] = CurveEnds((entropies[0], original_pred), (entropies[1], blurred_pred), reason)
+    if all(ends[kind].reason for kind in CURVES):
+        return ImagePic(ends, {}, {}, None)
+    series = blurred_series(pixels, maps, random_mask, tuple(settings.thresholds), settings.entropy)
+    probabilities = predict(from_uint8(series.images, channels))
+    curves, aucs = {}, {}
+    for kind in CURVES:
+        if ends[kind].reason is None:
+            predictions = _scores(kind, probabilities, label, explained_class)
+            curves[kind], aucs[kind] = _method_curves(series.entropies, predictions, ends[kind], settings)
+    sic_scores = _scores("sic", probabilities, label, explained_class).reshape(len(maps), len(settings.thresholds))
+    return ImagePic(ends, curves, aucs, sic_scores)
+
+
+def pic_results(images: list[ImagePic], n_methods: int, settings: PicSettings) -> PicResults:
+    """The :class:`PicResults` of per-image results of ``n_methods`` maps each, in image order (NaN where excluded)."""
+    x = np.append(np.linspace(0.0, 1.0, settings.num_points, endpoint=False), 1.0)
+    results = PicResults(
+        x,
+        {kind: np.full((n_methods, len(images)), np.nan) for kind in CURVES},
+        {kind: np.full((n_methods, len(images), len(x)), np.nan) for kind in CURVES},
+        sic_scores=np.full((n_methods, len(images), len(settings.thresholds)), np.nan),
+    )
+    results.excluded = {kind: Counter(image.ends[kind].reason for image in images if image.ends[kind].reason) for kind in CURVES}
+    for n, image in enumerate(images):
+        for kind, curves in image.curves.items():
+            results.curves[kind][:, n], results.auc[kind][:, n] = curves, image.auc[kind]
+        if image.sic_scores is not None:
+            results.sic_scores[:, n] = image.sic_scores
+    return results
 
 
 def _scores(kind: str, probabilities: np.ndarray, label: int, explained: int) -> np.ndarray:
@@ -222,39 +248,15 @@ def _scores(kind: str, probabilities: np.ndarray, label: int, explained: int) ->
     return (probabilities.argmax(axis=1) == label).astype(np.float64)
 
 
-def _image_curves(
-    results: PicResults, kind: str, n: int, entropies: np.ndarray, predictions: np.ndarray, ends: CurveEnds, settings: PicSettings
-) -> None:
+def _method_curves(entropies: np.ndarray, predictions: np.ndarray, ends: CurveEnds, settings: PicSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Curves ``[M, P+1]`` and AUCs ``[M]`` of one image from its per-threshold ``entropies`` and ``predictions`` ``[M*T]``."""
     steps = len(settings.thresholds)
+    curves, aucs = [], []
     for m in range(len(entropies) // steps):
         window = slice(m * steps, (m + 1) * steps)
         _, y, auc = information_curve(
             entropies[window], predictions[window], ends.original, ends.blurred, settings.keep_monotonous, settings.num_points
         )
-        results.curves[kind][m, n], results.auc[kind][m, n] = y, auc
-
-
-def _blurred_series_job(job: tuple) -> BlurredSeries:
-    return blurred_series(*job)
-
-
-def _map_jobs(jobs: list[tuple], workers: int) -> Iterator[BlurredSeries]:
-    """``blurred_series`` of each job, in order: in this process, or in ``workers`` worker processes
-    (forkserver, not fork: the parent holds TensorFlow's threads)."""
-    workers = min(workers if workers > 0 else os.cpu_count() or 1, len(jobs))
-    if workers <= 1:
-        yield from map(_blurred_series_job, jobs)
-        return
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context(START_METHOD), initializer=_one_thread_per_worker
-    ) as pool:
-        yield from pool.map(_blurred_series_job, jobs)
-
-
-def _one_thread_per_worker() -> None:
-    """Worker processes already fill the cores: BLAS/OpenMP thread pools in each would fight over them
-    (measured: 2 workers on 2 cores ran 5x slower than one process until limited to 1 thread each)."""
-    import scipy.interpolate  # noqa: F401  (loads SciPy's own OpenBLAS, so that the limit reaches it)
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)
+        curves.append(y)
+        aucs.append(auc)
+    return np.stack(curves), np.asarray(aucs)

@@ -1,12 +1,14 @@
 """``attribute@<dataset>``: saliency maps of the top-k registered models, saved and logged.
 
 Reads ``registry.json`` (:class:`~medsaliency.artifacts.RegistryRecord`) and the prepared test
-split, loads each explained model through its ``champion`` alias, explains the sample with every
-configured method and writes one :class:`~medsaliency.artifacts.MapsFile` per model to
+split, checks that each explained model's ``champion`` alias still points at the recorded
+version, explains the sample with every configured method on ``params.compute``'s runner (Dask
+workers load that version once each; :mod:`medsaliency.compute`) and writes one :class:`~medsaliency.artifacts.MapsFile` per model to
 ``outputs/attribute/<dataset>/<model>.npz``. Each model gets one MLflow run in
 ``<dataset>/explain`` tagged with the registered model's name, version and alias and with the md5
 of its maps file (how ``evaluate`` finds the run), holding the method options,
-``seconds_per_image.<method>`` and the heatmap grids.
+``seconds_per_image.<method>`` and the heatmap grids, and tagged with where its tasks ran
+(``attribute.scheduler``, ``attribute.scheduler_address``, ``attribute.workers``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 from medsaliency.artifacts import RegistryRecord
 from medsaliency.atomic import staged_directory
 from medsaliency.attribution.explanation import Explanation, Sample
+from medsaliency.compute import Placement
 from medsaliency.config import Params, load_params
 from medsaliency.npz import load_npz
 from medsaliency.paths import attribution_dir, prepared_dir, registry_file
@@ -27,42 +30,50 @@ GRID_ROWS = 6
 
 
 def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path = Path(".")) -> int:
-    from medsaliency.attribution.explanation import choose_sample, explain
-    from medsaliency.models.training import configure_runtime
-    from medsaliency.registry import load_champion
+    from medsaliency.attribution.explanation import choose_sample, explain, target_layer
+    from medsaliency.compute import describe, task_runner
+    from medsaliency.model_source import champion_source
     from medsaliency.tracking import configure_mlflow, ensure_experiment, experiment_name
 
     params = load_params(params_path)
     dataset, config = params.dataset(dataset_name), params.attribution
-    configure_runtime(params.train, params.seed)
     uri = configure_mlflow(params.mlflow, root)
     models = RegistryRecord.read(root / registry_file(dataset_name)).explained()
     test_path = root / prepared_dir(dataset_name) / "test.npz"
     sample = choose_sample(load_npz(test_path), len(dataset.classes), config, source=str(test_path))
     experiment_id = ensure_experiment(experiment_name(dataset_name, "explain"), uri)
     print(f"{dataset_name}: explaining {len(sample.ids)} test images with {len(config.methods)} methods for {len(models)} model(s)")
-    with staged_directory(root / attribution_dir(dataset_name)) as staging:
+    with staged_directory(root / attribution_dir(dataset_name)) as staging, task_runner(params.compute) as runner:
+        print(f"{dataset_name}: {describe(runner.placement)}", flush=True)
         for entry in models:
-            model = load_champion(entry.name, entry.champion_version, dataset_name)
-            progress = _Progress(f"{entry.name} v{entry.champion_version}", len(config.methods))
-            explanation = explain(model, entry.name, entry.champion_version, entry.backbone, sample, config, progress)
+            layer = target_layer(entry.backbone, config)
+            source = champion_source(entry.name, entry.champion_version, dataset_name, layer, params, uri)
+            explanation = explain(source, entry, sample, config, runner, params.compute)
             path = explanation.maps_file(sample, config).write(staging / f"{entry.name}.npz")
-            log_explanation(explanation, sample, params, dataset_name, path, experiment_id, root)
+            log_explanation(explanation, sample, params, dataset_name, path, experiment_id, root, runner.placement)
     return 0
 
 
 def log_explanation(
-    explanation: Explanation, sample: Sample, params: Params, dataset_name: str, maps_path: Path, experiment_id: str, root: Path
+    explanation: Explanation,
+    sample: Sample,
+    params: Params,
+    dataset_name: str,
+    maps_path: Path,
+    experiment_id: str,
+    root: Path,
+    placement: Placement,
 ) -> str:
-    """One MLflow run: tags, method options, seconds per image and method, heatmap grids, the maps."""
+    """One MLflow run: tags (with where the tasks ran), method options, seconds per image and method
+    (summed over workers), heatmap grids, the maps."""
     import mlflow
 
-    from medsaliency import backends
     from medsaliency.registry import CHAMPION
     from medsaliency.tracking import MAPS_MD5_TAG, log_prepared_dataset, maps_md5, prepared_md5, run_tags
 
     tags = {
-        **run_tags(dataset_name, "attribute", root, explanation.backbone, backends.name()),
+        **run_tags(dataset_name, "attribute", root, explanation.backbone, params.keras_backend),
+        **placement.tags("attribute"),
         "registered_model_name": explanation.name,
         "registered_model_version": explanation.version,
         "registered_model_alias": CHAMPION,
@@ -116,14 +127,3 @@ def heatmap_grids(explanation: Explanation, sample: Sample, params: Params, data
         path = folder / f"grid_{index:02d}.png"
         grids.append(heatmap_grid(sample.images[rows], sample.masks[rows], maps, LABELS, titles, path, mask_label=dataset.mask_kind))
     return grids
-
-
-class _Progress:
-    """Prints ``<model>: <method> (i/n)`` before each method."""
-
-    def __init__(self, label: str, total: int):
-        self.label, self.total, self.done = label, total, 0
-
-    def __call__(self, method: str) -> None:
-        self.done += 1
-        print(f"{self.label}: {method} ({self.done}/{self.total})", flush=True)

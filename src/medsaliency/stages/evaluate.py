@@ -1,8 +1,9 @@
 """``evaluate@<dataset>``: PIC, statistics, localisation and sanity of every explained model.
 
 For each model of ``registry.json``'s ``top_k`` it reads the attribute stage's
-:class:`~medsaliency.artifacts.MapsFile`, reloads the model through its ``champion`` alias, runs
-:func:`~medsaliency.evaluation.model_evaluation.evaluate_model` and writes:
+:class:`~medsaliency.artifacts.MapsFile`, checks that the ``champion`` alias still points at the
+version that made it, runs :func:`~medsaliency.evaluation.model_evaluation.evaluate_model` on
+``params.compute``'s runner (Dask workers load that version once each) and writes:
 
 - ``outputs/evaluate/<dataset>/metrics/<model>.json``: the metrics of
   :mod:`medsaliency.evaluation.summary`, nested by measure (DVC metrics; NaN written as null);
@@ -11,7 +12,8 @@ For each model of ``registry.json``'s ``top_k`` it reads the attribute stage's
 - ``outputs/evaluate/<dataset>/details/<model>.per_image.csv`` and ``<model>.curves.npz``.
 
 The same numbers go into the model's explanation run (found by the maps file's md5), with the
-AIC and SIC figures, a strip of blurred images per method and the per-image table.
+AIC and SIC figures, a strip of blurred images per method, the per-image table and where the
+tasks ran (``evaluate.scheduler``, ``evaluate.scheduler_address``, ``evaluate.workers``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import numpy as np
 
 from medsaliency.artifacts import MapsFile, RegistryRecord
 from medsaliency.atomic import staged_directory
+from medsaliency.compute import Placement
 from medsaliency.config import Params, load_params
 from medsaliency.evaluation.model_evaluation import ModelEvaluation
 from medsaliency.evaluation.pic import CURVES
@@ -33,30 +36,30 @@ from medsaliency.paths import curves_dir, evaluation_details_dir, evaluation_met
 
 
 def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path = Path(".")) -> int:
+    from medsaliency.compute import describe, task_runner
     from medsaliency.evaluation.model_evaluation import evaluate_model
-    from medsaliency.models.training import configure_runtime
-    from medsaliency.registry import load_champion
+    from medsaliency.model_source import champion_source
     from medsaliency.tracking import configure_mlflow, explanation_run
 
     params = load_params(params_path)
     mask_kind = params.dataset(dataset_name).mask_kind
-    configure_runtime(params.train, params.seed)
-    configure_mlflow(params.mlflow, root)
+    uri = configure_mlflow(params.mlflow, root)
     models = RegistryRecord.read(root / registry_file(dataset_name)).explained()
     with (
         staged_directory(root / evaluation_metrics_dir(dataset_name)) as metrics_folder,
         staged_directory(root / curves_dir(dataset_name)) as curves_folder,
         staged_directory(root / evaluation_details_dir(dataset_name)) as details_folder,
+        task_runner(params.compute) as runner,
     ):
+        print(f"{dataset_name}: {describe(runner.placement)}", flush=True)
         for entry in models:
             path = root / maps_file(dataset_name, entry.name)
             maps = MapsFile.read(path)
             run_id = explanation_run(dataset_name, path)
-            model = load_champion(maps.model_name, maps.model_version, dataset_name)
-            progress = _Progress(f"{maps.model_name}: PIC", len(maps.ids))
-            evaluation = evaluate_model(maps, model, params, mask_kind, progress)
+            source = champion_source(maps.model_name, maps.model_version, dataset_name, maps.target_layer, params, uri)
+            evaluation = evaluate_model(maps, source, params, mask_kind, runner)
             write_outputs(entry.name, evaluation, metrics_folder, curves_folder, details_folder)
-            log_evaluation(run_id, entry.name, maps, evaluation, params)
+            log_evaluation(run_id, entry.name, maps, evaluation, params, runner.placement)
             print(f"{entry.name}: " + ", ".join(f"{m} SIC {evaluation.metrics[f'sic_auc.{m}']:.3f}" for m in maps.method_names))
     return 0
 
@@ -80,12 +83,13 @@ def write_outputs(name: str, evaluation: ModelEvaluation, metrics_folder: Path, 
     )
 
 
-def log_evaluation(run_id: str, name: str, maps: MapsFile, evaluation: ModelEvaluation, params: Params) -> None:
-    """Metrics, curve figures, the blurred strip and the tables into the model's explanation run."""
+def log_evaluation(run_id: str, name: str, maps: MapsFile, evaluation: ModelEvaluation, params: Params, placement: Placement) -> None:
+    """Metrics, curve figures, the blurred strip, the tables and where the tasks ran into the model's explanation run."""
     import mlflow
 
     config = params.evaluation
     with mlflow.start_run(run_id=run_id), tempfile.TemporaryDirectory() as scratch:
+        mlflow.set_tags(placement.tags("evaluate"))
         mlflow.log_metrics(evaluation.metrics)  # NaN too: an AUC with every image excluded still has its column
         logged = {
             "evaluation.entropy": config.entropy,
@@ -117,14 +121,3 @@ def figures(name: str, maps: MapsFile, evaluation: ModelEvaluation, params: Para
         title = f"{name}: image {strip.image_id}, SIC score per threshold"
         paths.append(blurred_strip(strip.images, strip.scores, strip.thresholds, labels, title, folder / "blurred_strip.png"))
     return paths
-
-
-class _Progress:
-    """Prints ``<label> i/n`` every few images."""
-
-    def __init__(self, label: str, total: int):
-        self.label, self.total = label, total
-
-    def __call__(self, index: int) -> None:
-        if index + 1 == self.total or (index + 1) % 5 == 0:
-            print(f"{self.label} {index + 1}/{self.total}", flush=True)

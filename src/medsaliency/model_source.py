@@ -1,0 +1,119 @@
+"""A registered model named by URI, loaded once per process: how a task gets its model on any worker.
+
+A stage does not ship a model to its tasks; it ships a :class:`ModelSource` (the registry URI of
+one version, the MLflow store, the target layer and the runtime settings). The first task on a
+process calls :func:`explained_model`, which prepares the process (Keras backend, one thread,
+seeds and determinism) and loads the model; later tasks on that process reuse it. A model that
+cannot be loaded raises :class:`ModelLoadError` naming the process (the Dask worker's address)
+and the URI.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+
+from medsaliency.attribution.explained_model import ExplainedModel
+from medsaliency.config import Params, TrainConfig
+from medsaliency.errors import ConfigError, MedsaliencyError
+
+KEPT_MODELS = 4  # per process: the trained and randomised copies of a few models
+
+
+class ModelLoadError(MedsaliencyError):
+    """A worker could not load the model of a task."""
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """``uri``: ``models:/<name>/<version>`` in the MLflow store at ``tracking_uri``; ``target_layer``:
+    the Grad-CAM layer; ``keras_backend``, ``train`` (determinism, mixed precision) and ``seed``: how
+    the process runs it; ``randomized_seed``: the sanity check's weight-randomised copy (None: trained)."""
+
+    uri: str
+    tracking_uri: str
+    target_layer: str
+    keras_backend: str
+    train: TrainConfig
+    seed: int
+    randomized_seed: int | None = None
+
+    def randomized(self, seed: int) -> ModelSource:
+        return replace(self, randomized_seed=seed)
+
+    @property
+    def key(self) -> tuple:
+        return (self.uri, self.tracking_uri, self.target_layer, self.randomized_seed)
+
+
+def champion_source(name: str, version: str, dataset: str, target_layer: str, params: Params, tracking_uri: str) -> ModelSource:
+    """The source of ``name``'s champion, refused unless the alias still points at ``version`` (what
+    register recorded for ``dataset``); workers then load that version, even if the alias moves meanwhile."""
+    from medsaliency.registry import champion_uri
+
+    uri = champion_uri(name, version, dataset)
+    return ModelSource(uri, tracking_uri, target_layer, params.keras_backend, params.train, params.seed)
+
+
+_loaded: OrderedDict[tuple, ExplainedModel] = OrderedDict()
+
+
+def explained_model(source: ModelSource) -> ExplainedModel:
+    """The :class:`ExplainedModel` of ``source`` in this process, loaded on first use."""
+    if source.key not in _loaded:
+        _loaded[source.key] = _load(source)
+        while len(_loaded) > KEPT_MODELS:
+            _loaded.popitem(last=False)
+    return _loaded[source.key]
+
+
+def process_name() -> str:
+    """``Dask worker tcp://...`` inside a Dask worker, else ``process <pid>``."""
+    try:
+        from distributed import get_worker
+
+        return f"Dask worker {get_worker().address}"
+    except (ImportError, ValueError):
+        return f"process {os.getpid()}"
+
+
+def prepare_process(source: ModelSource) -> None:
+    """Keras on ``source.keras_backend``, one thread per model call, seeds, determinism and precision."""
+    from medsaliency.backends import SINGLE_THREAD_ENVIRONMENT
+
+    if "keras" not in sys.modules:
+        os.environ.update(SINGLE_THREAD_ENVIRONMENT)
+        os.environ["KERAS_BACKEND"] = source.keras_backend
+    from medsaliency import backends
+    from medsaliency.models.training import configure_runtime
+
+    if backends.name() != source.keras_backend:
+        raise ConfigError(f"{process_name()} runs Keras on {backends.name()}, but the params say keras_backend: {source.keras_backend}")
+    if not backends.current().use_one_thread():
+        warnings.warn(
+            f"{process_name()}: {source.keras_backend} already runs on several threads; its numbers may differ in the last bits "
+            "from those of the pipeline's worker processes",
+            stacklevel=2,
+        )
+    configure_runtime(source.train, source.seed)
+
+
+def _load(source: ModelSource) -> ExplainedModel:
+    import mlflow
+
+    from medsaliency.evaluation.sanity import randomized_copy
+    from medsaliency.registry import load_model
+
+    prepare_process(source)
+    mlflow.set_tracking_uri(source.tracking_uri)
+    mlflow.set_registry_uri(source.tracking_uri)
+    try:
+        model = load_model(source.uri)
+    except Exception as exc:  # any failure: the stage must learn where and what, not hang or retry
+        raise ModelLoadError(f"{process_name()} cannot load {source.uri} from {source.tracking_uri}: {exc}") from None
+    if source.randomized_seed is not None:
+        model = randomized_copy(model, source.randomized_seed)
+    return ExplainedModel(model, source.target_layer)

@@ -202,7 +202,8 @@ def pic_placements(dataset: str, count: int, params, scheduler: str | None) -> N
     arrays = ("images", "clean_images", "masks", "markers", "ids", "labels", "explained_class", "probabilities")
     subset = replace(saved, maps=saved.maps[:, :count], **{name: getattr(saved, name)[:count] for name in arrays})
     source = champion_source(entry.name, saved.model_version, dataset, saved.target_layer, params, uri)
-    pic_only = params.model_copy(update={"evaluation": params.evaluation.model_copy(update={"sanity_methods": []})})
+    off = {"sanity_methods": [], "insertion_deletion": None, "road": None, "random_logit": False, "complexity": False}
+    pic_only = params.model_copy(update={"evaluation": params.evaluation.model_copy(update=off)})
     mask_kind = params.dataset(dataset).mask_kind
     legs = time_placements(lambda runner: evaluate_model(subset, source, pic_only, mask_kind, runner).pic.auc, len(subset.ids), scheduler)
     print(f"\nPIC tasks of evaluate: {len(subset.ids)} images x {len(saved.methods)} methods, AIC + SIC, cold (model loads included)")

@@ -97,3 +97,12 @@ def parse_params_raw_with(raw: dict, dotted: str, value) -> dict:
         node = node[part]
     node[leaf] = value
     return changed
+
+
+def test_faithfulness_settings_are_validated_and_can_be_switched_off(tiny_raw):
+    tiny_raw["evaluation"]["road"]["percentages"] = [50, 20]
+    with pytest.raises(ConfigError, match=r"evaluation\.road.*strictly ascending"):
+        parse_params(tiny_raw)
+    tiny_raw["evaluation"].update(road=None, insertion_deletion=None, random_logit=False)
+    params = parse_params(tiny_raw)
+    assert params.evaluation.road is None and params.evaluation.insertion_deletion is None

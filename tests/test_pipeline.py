@@ -157,6 +157,11 @@ def check_evaluation(root: Path, dataset: str) -> None:
     assert set(metrics["excluded"]) == {"aic", "sic"} and metrics["n_images"] == 3
     assert ("pointing_game" in metrics) == (dataset == "brain_tumor") and metrics["sanity_ssim"]["random"] == 1.0
     assert ("mass_in_mask_p_vs_random" in metrics) == (dataset == "brain_tumor") and set(metrics["marker_mass"]) == set(TINY_METHODS)
+    for measure in ("insertion_auc", "deletion_auc", "road_morf", "road_lerf", "road_gap", "sparseness", "complexity"):
+        assert set(metrics[measure]) == set(TINY_METHODS), measure
+    assert all(0 <= metrics["insertion_auc"][m] <= 1 and 0 <= metrics["deletion_auc"][m] <= 1 for m in TINY_METHODS)
+    assert set(metrics["road_gap_p_vs_random"]) == set(TINY_METHODS) - {"random"}
+    assert metrics["random_logit_ssim"]["random"] == 1.0 and set(metrics["random_logit_ssim"]) == set(metrics["sanity_ssim"])
     assert (
         metrics["shortcut"]["planted"] == 0.0
         and metrics["shortcut"]["accuracy_with_marker"] == metrics["shortcut"]["accuracy_without_marker"]
@@ -168,7 +173,9 @@ def check_evaluation(root: Path, dataset: str) -> None:
     assert {f"{kind}_auc.{method}" for kind in ("aic", "sic") for method in TINY_METHODS} <= set(run.data.metrics)  # NaN where every image
     assert {"n_images", "excluded.sic.prediction_not_lower", "aic_auc_ci_low.gradcam"} <= set(run.data.metrics)  # was excluded
     figures = {item.path for item in client.list_artifacts(run.info.run_id, "evaluation")}
-    assert {"evaluation/aic.png", "evaluation/sic.png", "evaluation/per_image.csv"} <= figures
+    assert {"evaluation/aic.png", "evaluation/sic.png", "evaluation/removal_curves.png", "evaluation/per_image.csv"} <= figures
+    costs = {name for name in run.data.metrics if name.startswith("cost.seconds_per_image.")}
+    assert {f"cost.seconds_per_image.{m}" for m in ("pic", "insertion_deletion", "road", "sanity", "random_logit")} == costs
 
 
 def check_report(root: Path) -> None:
@@ -177,6 +184,7 @@ def check_report(root: Path) -> None:
     markdown = (root / "outputs" / "report" / "report.md").read_text()
     assert "## brain_tumor" in markdown and "## covid_xray" in markdown and "| Grad-CAM |" in markdown
     assert "pointing game" in markdown.split("## covid_xray")[0] and "pointing game" not in markdown.split("## covid_xray")[1]
+    assert markdown.count("### Agreement of the measures' method rankings") == 2 and "| road_gap |" in markdown
     html = (root / "outputs" / "report" / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 4 and "<table>" in html
     client = store_client(root)

@@ -121,3 +121,29 @@ def test_shortcut_comparison_ranks_methods_by_their_share_on_the_marker_against_
     assert text.index("| 1 | Grad-CAM | 0.001 | 0.030 | 0.029 | 5.000 |") < text.index("| 2 | Random | 0.006 | 0.006 | 0.000 | 1.000 |")
     only_clean = comparison_markdown("ds", {"clean": clean}, LABELS)
     assert "- shortcut: no evaluated explanation run in MLflow yet" in only_clean and "| rank |" not in only_clean
+
+
+def test_faithfulness_map_shape_and_agreement_tables(tmp_path):
+    methods = ["gradcam", "vanilla_gradient", "random"]
+    scores = {
+        "sic_auc": {"gradcam": 0.7, "vanilla_gradient": 0.5, "random": 0.3},
+        "insertion_auc": {"gradcam": 0.6, "vanilla_gradient": 0.5, "random": 0.4},
+        "insertion_auc_ci_low": {"gradcam": 0.55, "vanilla_gradient": 0.45, "random": 0.35},
+        "insertion_auc_ci_high": {"gradcam": 0.65, "vanilla_gradient": 0.55, "random": 0.45},
+        "insertion_auc_p_vs_random": {"gradcam": 0.001, "vanilla_gradient": 0.2},
+        "deletion_auc": {"gradcam": 0.1, "vanilla_gradient": 0.3, "random": 0.2},
+        "road_gap": {"gradcam": 0.2, "vanilla_gradient": 0.1, "random": 0.0},
+        "sparseness": {"gradcam": 0.8, "vanilla_gradient": 0.5, "random": 0.33},
+        "random_logit_ssim": {"gradcam": 0.9, "random": 1.0},
+    }
+    data = DatasetResults("ds", [], {"ds.small_cnn": scores}, {})
+    text = dataset_section(data, methods, {**LABELS, "vanilla_gradient": "Vanilla Gradient"})
+    faithfulness = table_under(text, "Faithfulness beside PIC, ds.small_cnn")
+    assert faithfulness[0] == "| method | insertion AUC (higher better) | deletion AUC (lower better) | ROAD gap (higher better) |"
+    assert faithfulness[1] == "| Grad-CAM | 0.600 [0.550, 0.650]** | 0.100 | 0.200 |"
+    assert table_under(text, "Map shape")[0] == "| method | sparseness (Gini) |"
+    assert table_under(text, "Sanity: RandomLogit")[1:] == ["| Grad-CAM | 0.900 |", "| Random | 1.000 |"]
+    agreement = table_under(text, "Agreement")
+    assert agreement[0] == "|  | sic_auc | insertion_auc | deletion_auc | road_gap |"
+    # SIC, insertion and road gap rank gradcam > vanilla > random; deletion (oriented) gradcam > random > vanilla.
+    assert agreement[1] == "| sic_auc | 1.000 | 1.000 | 0.333 | 1.000 |"

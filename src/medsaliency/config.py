@@ -255,6 +255,28 @@ class BootstrapConfig(_Section):
     seed: int
 
 
+class InsertionDeletionConfig(_Section):
+    """Insertion/deletion curves: ``steps`` equal shares of the pixels; ``blur_sigma`` (pixels) of the
+    insertion baseline's Gaussian (deletion's baseline is black)."""
+
+    steps: int = Field(ge=2)
+    blur_sigma: float = Field(gt=0)
+
+
+class RoadConfig(_Section):
+    """ROAD: ``percentages`` of the pixels removed (strictly ascending, in (0, 100)), imputation ``noise`` std."""
+
+    percentages: list[float] = Field(min_length=1)
+    noise: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ascending_percentages(self) -> RoadConfig:
+        values = list(self.percentages)
+        if any(not 0 < p < 100 for p in values) or sorted(set(values)) != values:
+            raise ValueError(f"percentages must be strictly ascending numbers in (0, 100), got {values}")
+        return self
+
+
 class EvaluationConfig(_Section):
     """The evaluate stage: PIC (AIC/SIC), statistics, localisation and the sanity check.
 
@@ -265,6 +287,9 @@ class EvaluationConfig(_Section):
     ``aggregate``: the curve of a method over images, pointwise ``median`` (the paper's) or ``mean``.
     ``top_fraction``: the most salient share of pixels compared with the lesion mask (IoU).
     ``sanity_methods``: methods re-run on the weight-randomised model (they cost a second attribution).
+    ``insertion_deletion``, ``road``: those faithfulness curves (null: not computed).
+    ``random_logit``: ``sanity_methods`` re-run for a random other class (another attribution).
+    ``complexity``: sparseness (Gini) and complexity (entropy) of every map.
     """
 
     seed: int
@@ -278,6 +303,10 @@ class EvaluationConfig(_Section):
     bootstrap: BootstrapConfig
     top_fraction: float = Field(gt=0, le=1)
     sanity_methods: list[AttributionMethod]
+    insertion_deletion: InsertionDeletionConfig | None
+    road: RoadConfig | None
+    random_logit: bool
+    complexity: bool
 
     @model_validator(mode="after")
     def _ascending_thresholds(self) -> EvaluationConfig:

@@ -14,7 +14,18 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 LOCALISATION = ("pointing_game", "mass_in_mask", "top_iou")
+# The faithfulness measures beside PIC, with the direction that is better (the evaluate stage's names).
+FAITHFULNESS = {
+    "insertion_auc": "insertion AUC (higher better)",
+    "deletion_auc": "deletion AUC (lower better)",
+    "road_morf": "ROAD MoRF (lower better)",
+    "road_lerf": "ROAD LeRF (higher better)",
+    "road_gap": "ROAD gap (higher better)",
+}
+MAP_SHAPE = {"sparseness": "sparseness (Gini)", "complexity": "complexity (entropy, nats)"}
 
 
 @dataclass(frozen=True)
@@ -41,10 +52,19 @@ def dataset_section(results: DatasetResults, methods: list[str], labels: dict[st
             parts += ["", f"### Localisation: {measure.replace('_', ' ')} (lesion masks), mean over images, 95% bootstrap interval", ""]
             parts.append(_method_table(results, methods, labels, lambda metrics, m, measure=measure: _score_cell(metrics, measure, m)))
     for model in models:
+        parts += ["", *faithfulness_section(model, results.metrics[model], methods, labels)]
+    for model in models:
         parts += ["", *shortcut_section(model, results.metrics[model], methods, labels)]
-    parts += ["", "### Sanity: SSIM between maps of the trained and the weight-randomised model (lower is better)", ""]
-    sanity_methods = [m for m in methods if any(m in results.metrics[model].get("sanity_ssim", {}) for model in models)]
-    parts.append(_method_table(results, sanity_methods, labels, lambda metrics, m: _number(metrics.get("sanity_ssim", {}).get(m))))
+    for measure, title in (
+        ("sanity_ssim", "SSIM between maps of the trained and the weight-randomised model"),
+        ("random_logit_ssim", "RandomLogit, SSIM between maps for the explained class and for a random other class"),
+    ):
+        scored = [m for m in methods if any(m in results.metrics[model].get(measure, {}) for model in models)]
+        if scored:
+            parts += ["", f"### Sanity: {title} (lower is better)", ""]
+            parts.append(
+                _method_table(results, scored, labels, lambda metrics, m, measure=measure: _number(metrics.get(measure, {}).get(m)))
+            )
     parts += ["", "### Images excluded from the curves", ""]
     reasons = _reasons(results)
     headers = ["model", "images", *[f"{kind} {reason}" for kind in ("aic", "sic") for reason in reasons]]
@@ -106,6 +126,34 @@ def shortcut_section(model: str, metrics: dict, methods: list[str], labels: dict
         for rank, m in enumerate(ranked, start=1)
     ]
     return [*lines, "", _table(["rank", "method", "share of saliency on the marker", "x Random"], rows)]
+
+
+def faithfulness_section(model: str, metrics: dict, methods: list[str], labels: dict[str, str]) -> list[str]:
+    """Markdown lines: insertion/deletion and ROAD per method (mean over images, interval, * vs Random),
+    sparseness and complexity, and the Kendall tau agreement of the measures' method rankings."""
+    from medsaliency.evaluation.agreement import ranking_agreement
+
+    lines = []
+    for title, measures in (("Faithfulness beside PIC", FAITHFULNESS), ("Map shape", MAP_SHAPE)):
+        present = [name for name in measures if metrics.get(name)]
+        if present:
+            rows = [[labels.get(m, m), *(_score_cell(metrics, name, m) for name in present)] for m in methods]
+            lines += [
+                f"### {title}, {model}: mean over images, 95% bootstrap interval",
+                "",
+                _table(["method", *(measures[n] for n in present)], rows),
+                "",
+            ]
+    names, taus = ranking_agreement(metrics, methods)
+    if len(names) >= 2:
+        lines += [
+            f"### Agreement of the measures' method rankings, {model}: Kendall tau-b (1 = same ranking, -1 = reversed)",
+            "",
+            _table(
+                ["", *names], [[name, *(_number(None if np.isnan(t) else t) for t in row)] for name, row in zip(names, taus, strict=True)]
+            ),
+        ]
+    return lines
 
 
 def _auc_cell(metrics: dict, kind: str, method: str) -> str:

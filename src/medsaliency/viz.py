@@ -78,6 +78,28 @@ def information_curves(
     return _save(figure, path)
 
 
+def removal_curves(
+    panels: dict[str, tuple[np.ndarray, dict[str, np.ndarray], str]], labels: dict[str, str], title: str, path: Path
+) -> Path:
+    """One panel per curve kind (insertion, deletion, ROAD MoRF / LeRF): ``panels`` title ->
+    ``(x [P], method -> mean curve [P], x label)``, the explained class's probability on the y axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.6), squeeze=False, sharey=True)
+    for axis, (panel, (x, curves, xlabel)) in zip(axes[0], panels.items(), strict=True):
+        for method, y in curves.items():
+            axis.plot(x, y, label=labels.get(method, method), linewidth=1.2, dashes=(4, 2) if method == "random" else ())
+        axis.set(title=panel, xlabel=xlabel, ylim=(0, 1.02))
+        axis.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("probability of the explained class (mean over images)")
+    axes[0, -1].legend(fontsize=6, loc="best")
+    figure.suptitle(title, fontsize=9)
+    return _save(figure, path)
+
+
 def blurred_strip(images: np.ndarray, scores: np.ndarray, thresholds: list[float], row_labels: list[str], title: str, path: Path) -> Path:
     """Rows = methods, columns = thresholds: the blurred image each threshold reveals, with its score.
 

@@ -1,18 +1,23 @@
-"""Evaluate one explained model: PIC, statistics, localisation, marker share, sanity and the blurred strip.
+"""Evaluate one explained model: PIC, the other faithfulness measures, statistics, localisation, marker share, sanity.
 
 :func:`evaluate_model` takes the attribute stage's :class:`~medsaliency.artifacts.MapsFile` and the
 :class:`~medsaliency.model_source.ModelSource` of the model that made it, and returns a
 :class:`ModelEvaluation`: the flat metrics of :mod:`medsaliency.evaluation.summary`, the PIC
 results, the aggregated curves, the per-image table and the data of the paper's blurred-image
-figure. The work that needs the model (PIC per image, the images without their marker, the
-randomised model's maps) runs as :func:`evaluate_chunk` tasks on a
+figure. The work that needs the model (PIC, insertion/deletion and ROAD per image, the images
+without their marker, the randomised model's maps and the maps for a random other class) runs as
+:func:`evaluate_chunk` tasks on a
 :class:`~medsaliency.compute.TaskRunner`, whole ``attribution.batch_size`` batches per task, so
 the numbers do not depend on where the tasks ran; statistics and figures are computed here.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -20,15 +25,22 @@ import pandas as pd
 from medsaliency.artifacts import MapsFile
 from medsaliency.attribution.methods import compute_maps, image_seeds
 from medsaliency.compute import TaskRunner, chunk_slices
-from medsaliency.config import AttributionConfig, Params
+from medsaliency.config import AttributionConfig, EvaluationConfig, Params
 from medsaliency.evaluation import localization
 from medsaliency.evaluation.blur import random_pixel_mask, to_uint8
+from medsaliency.evaluation.complexity import complexity, sparseness
+from medsaliency.evaluation.insertion_deletion import ImageInsertionDeletion, InsertionDeletionSettings, image_insertion_deletion
 from medsaliency.evaluation.pic import CURVES, ImagePic, PicResults, PicSettings, aggregate, blurred_series, image_pic, pic_results
+from medsaliency.evaluation.road import ORDERS, ImageRoad, RoadSettings, image_road
 from medsaliency.evaluation.sanity import map_similarity
 from medsaliency.evaluation.summary import per_image_table, pic_metrics, score_metrics, shortcut_metrics
 from medsaliency.model_source import ModelSource, explained_model
 
 STRIP_THRESHOLDS = 7
+# Per-image scores with no "better than Random" direction to test (similarities and map shape).
+UNTESTED_SCORES = ("sanity_ssim", "random_logit_ssim", "sparseness", "complexity")
+# Independent random streams drawn from one image's evaluation seed (the random pixel mask uses the seed itself).
+ROAD_STREAM, RANDOM_LOGIT_STREAM = 1, 2
 
 
 @dataclass(frozen=True)
@@ -44,19 +56,33 @@ class Strip:
 @dataclass(frozen=True)
 class ModelEvaluation:
     """Everything measured for one model: flat ``metrics``, the PIC results, the aggregated ``curves``
-    (curve kind -> method -> ``[P+1]``, by ``evaluation.aggregate``), the per-image table, the strip."""
+    (curve kind -> method -> ``[P+1]``, by ``evaluation.aggregate``), the per-image table, the strip,
+    the mean :class:`RemovalCurves` of insertion, deletion and ROAD (those computed), and each measure's
+    cost in wall seconds per image (summed over tasks: CPU-seconds of the workers)."""
 
     metrics: dict[str, float]
     pic: PicResults
     curves: dict[str, dict[str, np.ndarray]]
     table: pd.DataFrame
     strip: Strip | None
+    removal: dict[str, RemovalCurves]
+    seconds_per_image: dict[str, float]
+
+
+@dataclass(frozen=True)
+class RemovalCurves:
+    """One removal curve kind: the x axis ``[P]`` (share of the pixels, 0 to 1) and per method the
+    explained class's probability ``[P]``, mean over images."""
+
+    x: np.ndarray
+    by_method: dict[str, np.ndarray]
 
 
 @dataclass(frozen=True)
 class EvaluationChunk:
     """The images of one task: ``images`` and ``clean_images`` ``[n, H, W, C]``, their ``maps`` ``[M, n, H, W]``,
-    PIC's ``random_masks`` ``[n, H, W]``, ``labels`` and explained ``classes`` ``[n]``, attribution ``seeds`` ``[n]``."""
+    PIC's ``random_masks`` ``[n, H, W]``, ``labels`` and explained ``classes`` ``[n]``, attribution ``seeds``
+    and ``evaluation_seeds`` ``[n]`` (per image, from its id)."""
 
     images: np.ndarray
     clean_images: np.ndarray
@@ -65,46 +91,70 @@ class EvaluationChunk:
     labels: np.ndarray
     classes: np.ndarray
     seeds: np.ndarray
+    evaluation_seeds: np.ndarray
+
+
+@dataclass(frozen=True)
+class TaskSettings:
+    """What every task needs besides its images: the maps' ``methods``, PIC's settings, the sanity
+    methods (``sanity``, an ``attribution`` config), the seed of the randomised model, the optional
+    curves, whether to run RandomLogit, and ``batch_size`` (model inputs per call)."""
+
+    methods: list[str]
+    pic: PicSettings
+    sanity: AttributionConfig
+    sanity_seed: int
+    insertion_deletion: InsertionDeletionSettings | None
+    road: RoadSettings | None
+    random_logit: bool
+    batch_size: int
 
 
 @dataclass(frozen=True)
 class ChunkEvaluation:
-    """What a task measured with the model: per image its :class:`~medsaliency.evaluation.pic.ImagePic`,
-    the probabilities ``[n, K]`` without the marker, and per sanity method the SSIM ``[n]``."""
+    """What a task measured with the model, per image: :class:`~medsaliency.evaluation.pic.ImagePic`,
+    insertion/deletion and ROAD curves (empty lists when off), the probabilities ``[n, K]`` without
+    the marker; per sanity method the SSIM ``[n]`` with the randomised model and (``random_logit``)
+    with the maps of a random other class; ``seconds`` per measure (wall, whole task)."""
 
     pic: list[ImagePic]
+    insertion_deletion: list[ImageInsertionDeletion]
+    road: list[ImageRoad]
     without_marker: np.ndarray
     sanity: dict[str, np.ndarray]
+    random_logit: dict[str, np.ndarray]
+    seconds: dict[str, float]
 
 
 def evaluate_model(maps: MapsFile, source: ModelSource, params: Params, mask_kind: str, runner: TaskRunner) -> ModelEvaluation:
-    """PIC, statistics, localisation (lesion masks only), marker share and sanity of one maps file,
-    with the model of ``source`` on ``runner``'s workers."""
+    """PIC, insertion/deletion, ROAD, statistics, localisation (lesion masks only), marker share,
+    sparseness/complexity, sanity and RandomLogit of one maps file, with the model of ``source`` on
+    ``runner``'s workers."""
     config = params.evaluation
     methods = maps.method_names
     masks = random_masks(maps.ids, maps.maps.shape[2:], params)
     chunks = evaluation_chunks(maps, masks, params)
-    sanity = sanity_config(params, methods)
+    settings = task_settings(params, methods)
     label = f"{maps.model_name} v{maps.model_version}: evaluation"
-    results = runner.map(
-        evaluate_chunk, chunks, label, source=source, settings=pic_settings(params), methods=methods, sanity=sanity, sanity_seed=config.seed
-    )
-    pic = pic_results([image for result in results for image in result.pic], len(methods), pic_settings(params))
+    results = runner.map(evaluate_chunk, chunks, label, source=source, settings=settings)
+    pic = pic_results([image for result in results for image in result.pic], len(methods), settings.pic)
     metrics = pic_metrics(pic, methods, config)
     curves = {kind: aggregated_curves(pic, kind, methods, config.aggregate) for kind in CURVES}
-    scores = saliency_scores(maps, mask_kind, config.top_fraction)
-    scores["sanity_ssim"] = {m: np.concatenate([result.sanity[m] for result in results]) for m in sanity.methods}
+    scores = {**saliency_scores(maps, mask_kind, config), **faithfulness_scores(results, settings)}
     for name, by_method in scores.items():
-        metrics.update(score_metrics(name, by_method, config, test_against_random=name != "sanity_ssim"))
+        metrics.update(score_metrics(name, by_method, config, test_against_random=name not in UNTESTED_SCORES))
     without_marker = np.concatenate([result.without_marker for result in results])
     metrics.update(shortcut_metrics(maps.labels, maps.probabilities, without_marker, maps.marker_planted))
     table = per_image_table(maps.ids, maps.labels, maps.explained_class, methods, pic, scores)
-    return ModelEvaluation(metrics, pic, curves, table, blurred_strip_data(maps, pic, masks, params))
+    cost = {name: sum(result.seconds.get(name, 0.0) for result in results) / len(maps.ids) for name in results[0].seconds}
+    strip = blurred_strip_data(maps, pic, masks, params)
+    return ModelEvaluation(metrics, pic, curves, table, strip, removal_curves(results, settings), cost)
 
 
 def evaluation_chunks(maps: MapsFile, masks: np.ndarray, params: Params) -> list[EvaluationChunk]:
     """The maps file cut into tasks of ``compute.batches_per_task`` x ``attribution.batch_size`` images."""
     seeds = image_seeds(params.attribution.seed, maps.ids)
+    evaluation_seeds = image_seeds(params.evaluation.seed, maps.ids)
     size = params.attribution.batch_size * params.compute.batches_per_task
     return [
         EvaluationChunk(
@@ -115,6 +165,7 @@ def evaluation_chunks(maps: MapsFile, masks: np.ndarray, params: Params) -> list
             maps.labels[part],
             maps.explained_class[part],
             seeds[part],
+            evaluation_seeds[part],
         )
         for part in chunk_slices(len(maps.ids), size)
     ]
@@ -125,25 +176,98 @@ def sanity_config(params: Params, methods: list[str]) -> AttributionConfig:
     return params.attribution.model_copy(update={"methods": [m for m in params.evaluation.sanity_methods if m in methods]})
 
 
-def evaluate_chunk(
-    chunk: EvaluationChunk, source: ModelSource, settings: PicSettings, methods: list[str], sanity: AttributionConfig, sanity_seed: int
-) -> ChunkEvaluation:
-    """One task: PIC of each image, probabilities without the marker, and the maps of the model randomised
-    with ``sanity_seed`` compared (SSIM) with the trained model's, for ``sanity.methods``."""
+def task_settings(params: Params, methods: list[str]) -> TaskSettings:
+    """The :class:`TaskSettings` of ``params`` for maps of ``methods``."""
+    config = params.evaluation
+    curves, road = config.insertion_deletion, config.road
+    return TaskSettings(
+        methods=methods,
+        pic=pic_settings(params),
+        sanity=sanity_config(params, methods),
+        sanity_seed=config.seed,
+        insertion_deletion=InsertionDeletionSettings(curves.steps, curves.blur_sigma) if curves else None,
+        road=RoadSettings(tuple(road.percentages), road.noise) if road else None,
+        random_logit=config.random_logit,
+        batch_size=params.attribution.batch_size,
+    )
+
+
+def evaluate_chunk(chunk: EvaluationChunk, source: ModelSource, settings: TaskSettings) -> ChunkEvaluation:
+    """One task: per image PIC, insertion/deletion and ROAD; the probabilities without the marker; and
+    the sanity methods' maps of the randomised model and for a random other class, compared (SSIM)
+    with the trained model's maps. Each measure's wall seconds go into ``seconds``."""
     explained = explained_model(source)
-    per_image = [
-        image_pic(
-            chunk.images[i], chunk.maps[:, i], chunk.random_masks[i], chunk.labels[i], chunk.classes[i], explained.probabilities, settings
-        )
-        for i in range(len(chunk.images))
-    ]
-    without_marker = explained.probabilities(chunk.clean_images, sanity.batch_size)
-    similarity = {}
-    if sanity.methods:
-        randomized = explained_model(source.randomized(sanity_seed))
-        random_maps = compute_maps(randomized, chunk.images, chunk.classes, sanity, chunk.seeds).maps
-        similarity = {m: map_similarity(chunk.maps[methods.index(m)], random_maps[m]) for m in sanity.methods}
-    return ChunkEvaluation(per_image, without_marker, similarity)
+    predict = partial(explained.probabilities, batch_size=settings.batch_size)
+    per_image = list(zip(chunk.images, chunk.maps.swapaxes(0, 1), chunk.classes, strict=True))
+    seconds: dict[str, float] = {}
+    with _clock(seconds, "pic"):
+        pic = [
+            image_pic(image, maps, mask, label, explained_class, explained.probabilities, settings.pic)
+            for (image, maps, explained_class), mask, label in zip(per_image, chunk.random_masks, chunk.labels, strict=True)
+        ]
+    curves, road = [], []
+    with _clock(seconds, "insertion_deletion"):
+        if settings.insertion_deletion:
+            curves = [image_insertion_deletion(*image, predict, settings.insertion_deletion) for image in per_image]
+    with _clock(seconds, "road"):
+        if settings.road:
+            streams = [_stream(seed, ROAD_STREAM) for seed in chunk.evaluation_seeds]
+            road = [image_road(*image, predict, settings.road, rng) for image, rng in zip(per_image, streams, strict=True)]
+    without_marker = predict(chunk.clean_images)
+    similarity, random_logit = {}, {}
+    sanity = settings.sanity
+    with _clock(seconds, "sanity"):
+        if sanity.methods:
+            randomized = explained_model(source.randomized(settings.sanity_seed))
+            similarity = _similarity(chunk, settings, compute_maps(randomized, chunk.images, chunk.classes, sanity, chunk.seeds).maps)
+    with _clock(seconds, "random_logit"):
+        if sanity.methods and settings.random_logit:
+            others = other_classes(chunk.classes, without_marker.shape[1], chunk.evaluation_seeds)
+            random_logit = _similarity(chunk, settings, compute_maps(explained, chunk.images, others, sanity, chunk.seeds).maps)
+    return ChunkEvaluation(pic, curves, road, without_marker, similarity, random_logit, seconds)
+
+
+@contextmanager
+def _clock(seconds: dict[str, float], name: str) -> Iterator[None]:
+    """Add the wall seconds of the ``with`` block to ``seconds[name]``."""
+    start = time.perf_counter()
+    yield
+    seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
+
+
+def other_classes(classes: np.ndarray, n_classes: int, evaluation_seeds: np.ndarray) -> np.ndarray:
+    """Per image a class ``[n]`` drawn uniformly from the ``n_classes - 1`` other than ``classes``, seeded by the image."""
+    draws = [int(_stream(seed, RANDOM_LOGIT_STREAM).integers(n_classes - 1)) for seed in evaluation_seeds]
+    return np.asarray([draw + (draw >= c) for draw, c in zip(draws, classes, strict=True)], np.int64)
+
+
+def _similarity(chunk: EvaluationChunk, settings: TaskSettings, other_maps: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Method -> SSIM ``[n]`` between the chunk's maps and ``other_maps`` of the sanity methods."""
+    return {m: map_similarity(chunk.maps[settings.methods.index(m)], other_maps[m]) for m in settings.sanity.methods}
+
+
+def _stream(seed: int, stream: int) -> np.random.Generator:
+    return np.random.default_rng([int(seed), stream])
+
+
+def faithfulness_scores(results: list[ChunkEvaluation], settings: TaskSettings) -> dict[str, dict[str, np.ndarray]]:
+    """The per-image scores measured by the tasks: measure -> method -> ``[N]`` (only those computed)."""
+    scores: dict[str, dict[str, np.ndarray]] = {}
+    methods = settings.methods
+    curves = [image for result in results for image in result.insertion_deletion]
+    if curves:
+        insertion, deletion = (np.stack(aucs, axis=1) for aucs in zip(*(image.aucs() for image in curves), strict=True))
+        scores["insertion_auc"] = dict(zip(methods, insertion, strict=True))
+        scores["deletion_auc"] = dict(zip(methods, deletion, strict=True))
+    road = [image.scores(settings.road.percentages) for result in results for image in result.road]
+    if road:
+        for name in road[0]:
+            scores[f"road_{name}"] = dict(zip(methods, np.stack([image[name] for image in road], axis=1), strict=True))
+    for name, field in (("sanity_ssim", "sanity"), ("random_logit_ssim", "random_logit")):
+        found = [getattr(result, field) for result in results]
+        if found and found[0]:
+            scores[name] = {m: np.concatenate([part[m] for part in found]) for m in found[0]}
+    return scores
 
 
 def pic_settings(params: Params) -> PicSettings:
@@ -170,17 +294,37 @@ def aggregated_curves(pic: PicResults, kind: str, methods: list[str], how: str) 
     return {method: aggregate(pic.curves[kind][m], pic.x, how)[0] for m, method in enumerate(methods)}
 
 
-def saliency_scores(maps: MapsFile, mask_kind: str, top_fraction: float) -> dict[str, dict[str, np.ndarray]]:
-    """Per-image localisation scores against lesion masks (``mask_kind == "lesion"`` only) and the
-    share of saliency on the marker region: measure -> method -> ``[N]``."""
+def removal_curves(results: list[ChunkEvaluation], settings: TaskSettings) -> dict[str, RemovalCurves]:
+    """The mean insertion, deletion, ROAD MoRF and LeRF curves over all images (those computed)."""
+    curves: dict[str, RemovalCurves] = {}
+    found = [image for result in results for image in result.insertion_deletion]
+    if found:
+        x = np.linspace(0.0, 1.0, settings.insertion_deletion.steps + 1)
+        for kind in ("insertion", "deletion"):
+            mean = np.mean([getattr(image, kind) for image in found], axis=0)
+            curves[kind] = RemovalCurves(x, dict(zip(settings.methods, mean, strict=True)))
+    road = [image.probabilities[..., image.explained_class] for result in results for image in result.road]
+    if road:
+        x = np.asarray(settings.road.percentages, np.float64) / 100
+        for o, order in enumerate(ORDERS):
+            curves[f"road_{order}"] = RemovalCurves(x, dict(zip(settings.methods, np.mean(road, axis=0)[o], strict=True)))
+    return curves
+
+
+def saliency_scores(maps: MapsFile, mask_kind: str, config: EvaluationConfig) -> dict[str, dict[str, np.ndarray]]:
+    """Per-image scores of the maps alone: localisation against lesion masks (``mask_kind == "lesion"``
+    only), the share of saliency on the marker region, sparseness and complexity (``config.complexity``):
+    measure -> method -> ``[N]``."""
     measures = {"marker_mass": lambda saliency: localization.mass_in_mask(saliency, maps.markers)}
     if mask_kind == "lesion":
         measures = {
             "pointing_game": lambda saliency: localization.pointing_game(saliency, maps.masks),
             "mass_in_mask": lambda saliency: localization.mass_in_mask(saliency, maps.masks),
-            "top_iou": lambda saliency: localization.top_fraction_iou(saliency, maps.masks, top_fraction),
+            "top_iou": lambda saliency: localization.top_fraction_iou(saliency, maps.masks, config.top_fraction),
             **measures,
         }
+    if config.complexity:
+        measures.update(sparseness=sparseness, complexity=complexity)
     return {name: {m: measure(maps.maps[i]) for i, m in enumerate(maps.method_names)} for name, measure in measures.items()}
 
 

@@ -5,9 +5,13 @@ Metric names are ``<measure>.<method>`` so the MLflow compare view lines methods
 ``sic_auc_mean`` (mean curve), ``aic_auc_ci_low`` / ``aic_auc_ci_high`` (and SIC: bootstrap
 interval), ``aic_p_vs_random`` / ``sic_p_vs_random`` (Holm-adjusted Wilcoxon), localisation
 ``pointing_game``, ``mass_in_mask``, ``top_iou`` (means over images with a lesion) and
-``marker_mass`` (share of positive saliency on the class-coded marker region), each with
-``_ci_low`` / ``_ci_high`` and ``_p_vs_random``; ``sanity_ssim`` (mean SSIM, with its interval);
-``shortcut.accuracy_with_marker`` / ``_without_marker``; ``excluded.<curve>.<reason>``, ``n_images``.
+``marker_mass`` (share of positive saliency on the class-coded marker region), the faithfulness
+measures ``insertion_auc`` / ``deletion_auc`` (:mod:`.insertion_deletion`) and ``road_morf`` /
+``road_lerf`` / ``road_gap`` (:mod:`.road`), each with ``_ci_low`` / ``_ci_high`` and
+``_p_vs_random``; ``sanity_ssim`` and ``random_logit_ssim`` (mean SSIM, with its interval),
+``sparseness`` and ``complexity`` (:mod:`.complexity`, with intervals, untested: they have no
+better direction); ``shortcut.accuracy_with_marker`` / ``_without_marker``;
+``excluded.<curve>.<reason>``, ``n_images``.
 """
 
 from __future__ import annotations

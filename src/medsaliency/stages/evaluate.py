@@ -9,11 +9,14 @@ version that made it, runs :func:`~medsaliency.evaluation.model_evaluation.evalu
   :mod:`medsaliency.evaluation.summary`, nested by measure (DVC metrics; NaN written as null);
 - ``outputs/plots/<dataset>/<model>.aic.csv`` / ``.sic.csv``: the aggregated curves, column
   ``information`` and one column per method (DVC plots, defined at the top of dvc.yaml);
-- ``outputs/evaluate/<dataset>/details/<model>.per_image.csv`` and ``<model>.curves.npz``.
+- ``outputs/evaluate/<dataset>/details/<model>.per_image.csv`` and ``<model>.curves.npz`` (PIC curves
+  and AUCs per image, the mean insertion/deletion/ROAD curves per method).
 
 The same numbers go into the model's explanation run (found by the maps file's md5), with the
-AIC and SIC figures, a strip of blurred images per method, the per-image table and where the
-tasks ran (``evaluate.scheduler``, ``evaluate.scheduler_address``, ``evaluate.workers``).
+AIC and SIC figures, the insertion/deletion/ROAD curves, a strip of blurred images per method, the
+per-image table, each measure's seconds per image (``cost.seconds_per_image.<measure>``, MLflow only:
+timings would make the DVC outputs differ run to run) and where the tasks ran
+(``evaluate.scheduler``, ``evaluate.scheduler_address``, ``evaluate.workers``).
 """
 
 from __future__ import annotations
@@ -33,6 +36,19 @@ from medsaliency.evaluation.pic import CURVES
 from medsaliency.jsonfile import nested
 from medsaliency.npz import save_npz
 from medsaliency.paths import curves_dir, evaluation_details_dir, evaluation_metrics_dir, maps_file, registry_file
+
+REMOVAL_TITLES = {
+    "insertion": "insertion (higher better)",
+    "deletion": "deletion (lower better)",
+    "road_morf": "ROAD MoRF (lower better)",
+    "road_lerf": "ROAD LeRF (higher better)",
+}
+REMOVAL_AXES = {
+    "insertion": "share of pixels inserted",
+    "deletion": "share of pixels deleted",
+    "road_morf": "share removed",
+    "road_lerf": "share removed",
+}
 
 
 def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path = Path(".")) -> int:
@@ -61,6 +77,7 @@ def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path =
             write_outputs(entry.name, evaluation, metrics_folder, curves_folder, details_folder)
             log_evaluation(run_id, entry.name, maps, evaluation, params, runner.placement)
             print(f"{entry.name}: " + ", ".join(f"{m} SIC {evaluation.metrics[f'sic_auc.{m}']:.3f}" for m in maps.method_names))
+            print(f"{entry.name}: seconds per image " + ", ".join(f"{k} {v:.2f}" for k, v in evaluation.seconds_per_image.items()))
     return 0
 
 
@@ -80,6 +97,8 @@ def write_outputs(name: str, evaluation: ModelEvaluation, metrics_folder: Path, 
         methods=np.array(list(evaluation.curves["aic"])),
         **{f"{kind}_curves": pic.curves[kind] for kind in CURVES},
         **{f"{kind}_auc": pic.auc[kind] for kind in CURVES},
+        **{f"{kind}_x": curves.x for kind, curves in evaluation.removal.items()},
+        **{f"{kind}_mean": np.stack(list(curves.by_method.values())) for kind, curves in evaluation.removal.items()},
     )
 
 
@@ -91,10 +110,14 @@ def log_evaluation(run_id: str, name: str, maps: MapsFile, evaluation: ModelEval
     with mlflow.start_run(run_id=run_id), tempfile.TemporaryDirectory() as scratch:
         mlflow.set_tags(placement.tags("evaluate"))
         mlflow.log_metrics(evaluation.metrics)  # NaN too: an AUC with every image excluded still has its column
+        mlflow.log_metrics({f"cost.seconds_per_image.{name}": value for name, value in evaluation.seconds_per_image.items()})
         logged = {
             "evaluation.entropy": config.entropy,
             "evaluation.aggregate": config.aggregate,
             "evaluation.min_pred_value": config.min_pred_value,
+            "evaluation.insertion_deletion": config.insertion_deletion.model_dump() if config.insertion_deletion else None,
+            "evaluation.road": config.road.model_dump() if config.road else None,
+            "evaluation.random_logit": config.random_logit,
         }
         mlflow.log_params(logged)
         for path in figures(name, maps, evaluation, params, Path(scratch)):
@@ -107,7 +130,7 @@ def log_evaluation(run_id: str, name: str, maps: MapsFile, evaluation: ModelEval
 def figures(name: str, maps: MapsFile, evaluation: ModelEvaluation, params: Params, folder: Path) -> list[Path]:
     """The aggregated AIC and SIC curves and the blurred strip, as PNGs in ``folder``."""
     from medsaliency.attribution.methods import LABELS
-    from medsaliency.viz import blurred_strip, information_curves
+    from medsaliency.viz import blurred_strip, information_curves, removal_curves
 
     paths = []
     for kind in CURVES:
@@ -115,6 +138,9 @@ def figures(name: str, maps: MapsFile, evaluation: ModelEvaluation, params: Para
         aucs = {m: evaluation.metrics[f"{kind}_auc.{m}"] for m in curves}
         title = f"{name}: aggregated {kind.upper()} ({params.evaluation.aggregate})"
         paths.append(information_curves(evaluation.pic.x, curves, aucs, LABELS, title, folder / f"{kind}.png"))
+    if evaluation.removal:
+        panels = {REMOVAL_TITLES[kind]: (curves.x, curves.by_method, REMOVAL_AXES[kind]) for kind, curves in evaluation.removal.items()}
+        paths.append(removal_curves(panels, LABELS, f"{name}: insertion, deletion and ROAD", folder / "removal_curves.png"))
     strip = evaluation.strip
     if strip is not None:
         labels = [LABELS.get(m, m) for m in maps.method_names]

@@ -162,6 +162,10 @@ def check_evaluation(root: Path, dataset: str) -> None:
     assert all(0 <= metrics["insertion_auc"][m] <= 1 and 0 <= metrics["deletion_auc"][m] <= 1 for m in TINY_METHODS)
     assert set(metrics["road_gap_p_vs_random"]) == set(TINY_METHODS) - {"random"}
     assert metrics["random_logit_ssim"]["random"] == 1.0 and set(metrics["random_logit_ssim"]) == set(metrics["sanity_ssim"])
+    steps = sorted(step for step in metrics["cascading_ssim"] if not step.endswith(("_ci_low", "_ci_high")))
+    assert steps == ["01_probabilities", "04_conv3", "06_conv1"]  # tiny params: 3 of the 6 blocks, top down
+    assert all(metrics["cascading_ssim"][step]["random"] == 1.0 for step in steps)
+    assert metrics["cascading_ssim"]["06_conv1"]["gradcam"] == metrics["sanity_ssim"]["gradcam"]  # the last step is the whole check
     assert (
         metrics["shortcut"]["planted"] == 0.0
         and metrics["shortcut"]["accuracy_with_marker"] == metrics["shortcut"]["accuracy_without_marker"]
@@ -173,9 +177,10 @@ def check_evaluation(root: Path, dataset: str) -> None:
     assert {f"{kind}_auc.{method}" for kind in ("aic", "sic") for method in TINY_METHODS} <= set(run.data.metrics)  # NaN where every image
     assert {"n_images", "excluded.sic.prediction_not_lower", "aic_auc_ci_low.gradcam"} <= set(run.data.metrics)  # was excluded
     figures = {item.path for item in client.list_artifacts(run.info.run_id, "evaluation")}
-    assert {"evaluation/aic.png", "evaluation/sic.png", "evaluation/removal_curves.png", "evaluation/per_image.csv"} <= figures
+    assert {"evaluation/aic.png", "evaluation/sic.png", "evaluation/per_image.csv"} <= figures
+    assert {"evaluation/removal_curves.png", "evaluation/cascading_randomisation.png"} <= figures
     costs = {name for name in run.data.metrics if name.startswith("cost.seconds_per_image.")}
-    assert {f"cost.seconds_per_image.{m}" for m in ("pic", "insertion_deletion", "road", "sanity", "random_logit")} == costs
+    assert {f"cost.seconds_per_image.{m}" for m in ("pic", "insertion_deletion", "road", "sanity", "random_logit", "cascading")} == costs
 
 
 def check_report(root: Path) -> None:

@@ -135,6 +135,11 @@ def test_faithfulness_map_shape_and_agreement_tables(tmp_path):
         "road_gap": {"gradcam": 0.2, "vanilla_gradient": 0.1, "random": 0.0},
         "sparseness": {"gradcam": 0.8, "vanilla_gradient": 0.5, "random": 0.33},
         "random_logit_ssim": {"gradcam": 0.9, "random": 1.0},
+        "cascading_ssim": {
+            "01_probabilities": {"gradcam": 0.8, "random": 1.0},
+            "01_probabilities_ci_low": {"gradcam": 0.7, "random": 1.0},
+            "02_conv1": {"gradcam": 0.1, "random": 1.0},
+        },
     }
     data = DatasetResults("ds", [], {"ds.small_cnn": scores}, {})
     text = dataset_section(data, methods, {**LABELS, "vanilla_gradient": "Vanilla Gradient"})
@@ -143,6 +148,11 @@ def test_faithfulness_map_shape_and_agreement_tables(tmp_path):
     assert faithfulness[1] == "| Grad-CAM | 0.600 [0.550, 0.650]** | 0.100 | 0.200 |"
     assert table_under(text, "Map shape")[0] == "| method | sparseness (Gini) |"
     assert table_under(text, "Sanity: RandomLogit")[1:] == ["| Grad-CAM | 0.900 |", "| Random | 1.000 |"]
+    assert table_under(text, "Sanity: cascading")[:3] == [
+        "| method | probabilities | conv1 |",
+        "| Grad-CAM | 0.800 | 0.100 |",
+        "| Random | 1.000 | 1.000 |",
+    ]
     agreement = table_under(text, "Agreement")
     assert agreement[0] == "|  | sic_auc | insertion_auc | deletion_auc | road_gap |"
     # SIC, insertion and road gap rank gradcam > vanilla > random; deletion (oriented) gradcam > random > vanilla.

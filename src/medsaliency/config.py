@@ -277,6 +277,14 @@ class RoadConfig(_Section):
         return self
 
 
+class CascadingConfig(_Section):
+    """Cascading model randomisation: ``methods`` re-run on the model randomised from the top down,
+    in at most ``max_steps`` cumulative steps (one per block of layers when there are fewer)."""
+
+    methods: list[AttributionMethod] = Field(min_length=1)
+    max_steps: int = Field(ge=1)
+
+
 class EvaluationConfig(_Section):
     """The evaluate stage: PIC (AIC/SIC), statistics, localisation and the sanity check.
 
@@ -289,6 +297,7 @@ class EvaluationConfig(_Section):
     ``sanity_methods``: methods re-run on the weight-randomised model (they cost a second attribution).
     ``insertion_deletion``, ``road``: those faithfulness curves (null: not computed).
     ``random_logit``: ``sanity_methods`` re-run for a random other class (another attribution).
+    ``cascading``: the cascading randomisation (null: off; each step is another attribution of its methods).
     ``complexity``: sparseness (Gini) and complexity (entropy) of every map.
     """
 
@@ -306,6 +315,7 @@ class EvaluationConfig(_Section):
     insertion_deletion: InsertionDeletionConfig | None
     road: RoadConfig | None
     random_logit: bool
+    cascading: CascadingConfig | None
     complexity: bool
 
     @model_validator(mode="after")

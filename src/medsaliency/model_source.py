@@ -20,7 +20,7 @@ from medsaliency.attribution.explained_model import ExplainedModel
 from medsaliency.config import Params, TrainConfig
 from medsaliency.errors import ConfigError, MedsaliencyError
 
-KEPT_MODELS = 4  # per process: the trained and randomised copies of a few models
+KEPT_MODELS = 4  # per process: the trained model and its randomised copies (a cascade's steps come one after another)
 
 
 class ModelLoadError(MedsaliencyError):
@@ -31,7 +31,8 @@ class ModelLoadError(MedsaliencyError):
 class ModelSource:
     """``uri``: ``models:/<name>/<version>`` in the MLflow store at ``tracking_uri``; ``target_layer``:
     the Grad-CAM layer; ``keras_backend``, ``train`` (determinism, mixed precision) and ``seed``: how
-    the process runs it; ``randomized_seed``: the sanity check's weight-randomised copy (None: trained)."""
+    the process runs it; ``randomized_seed``: the sanity check's weight-randomised copy (None: trained),
+    with only its ``randomized_blocks`` top blocks randomised (None: every layer; the cascading check)."""
 
     uri: str
     tracking_uri: str
@@ -40,13 +41,17 @@ class ModelSource:
     train: TrainConfig
     seed: int
     randomized_seed: int | None = None
+    randomized_blocks: int | None = None
 
-    def randomized(self, seed: int) -> ModelSource:
-        return replace(self, randomized_seed=seed)
+    def randomized(self, seed: int, top_blocks: int | None = None) -> ModelSource:
+        return replace(self, randomized_seed=seed, randomized_blocks=top_blocks)
+
+    def trained(self) -> ModelSource:
+        return replace(self, randomized_seed=None, randomized_blocks=None)
 
     @property
     def key(self) -> tuple:
-        return (self.uri, self.tracking_uri, self.target_layer, self.randomized_seed)
+        return (self.uri, self.tracking_uri, self.target_layer, self.randomized_seed, self.randomized_blocks)
 
 
 def champion_source(name: str, version: str, dataset: str, target_layer: str, params: Params, tracking_uri: str) -> ModelSource:
@@ -62,9 +67,13 @@ _loaded: OrderedDict[tuple, ExplainedModel] = OrderedDict()
 
 
 def explained_model(source: ModelSource) -> ExplainedModel:
-    """The :class:`ExplainedModel` of ``source`` in this process, loaded on first use."""
-    if source.key not in _loaded:
-        _loaded[source.key] = _load(source)
+    """The :class:`ExplainedModel` of ``source`` in this process, loaded on first use (the least
+    recently used of more than ``KEPT_MODELS`` is dropped). A randomised copy starts from the trained
+    model of the same process."""
+    if source.key in _loaded:
+        _loaded.move_to_end(source.key)
+    else:
+        _loaded[source.key] = _randomize(explained_model(source.trained()), source) if source.randomized_seed is not None else _load(source)
         while len(_loaded) > KEPT_MODELS:
             _loaded.popitem(last=False)
     return _loaded[source.key]
@@ -101,10 +110,17 @@ def prepare_process(source: ModelSource) -> None:
     configure_runtime(source.train, source.seed)
 
 
+def _randomize(trained: ExplainedModel, source: ModelSource) -> ExplainedModel:
+    from medsaliency.evaluation.sanity import cascading_copy, randomized_copy
+
+    seed, blocks = source.randomized_seed, source.randomized_blocks
+    model = randomized_copy(trained.model, seed) if blocks is None else cascading_copy(trained.model, seed, blocks)
+    return ExplainedModel(model, source.target_layer)
+
+
 def _load(source: ModelSource) -> ExplainedModel:
     import mlflow
 
-    from medsaliency.evaluation.sanity import randomized_copy
     from medsaliency.registry import load_model
 
     prepare_process(source)
@@ -114,6 +130,4 @@ def _load(source: ModelSource) -> ExplainedModel:
         model = load_model(source.uri)
     except Exception as exc:  # any failure: the stage must learn where and what, not hang or retry
         raise ModelLoadError(f"{process_name()} cannot load {source.uri} from {source.tracking_uri}: {exc}") from None
-    if source.randomized_seed is not None:
-        model = randomized_copy(model, source.randomized_seed)
     return ExplainedModel(model, source.target_layer)

@@ -65,6 +65,8 @@ def dataset_section(results: DatasetResults, methods: list[str], labels: dict[st
             parts.append(
                 _method_table(results, scored, labels, lambda metrics, m, measure=measure: _number(metrics.get(measure, {}).get(m)))
             )
+    for model in models:
+        parts += ["", *cascading_section(model, results.metrics[model], methods, labels)]
     parts += ["", "### Images excluded from the curves", ""]
     reasons = _reasons(results)
     headers = ["model", "images", *[f"{kind} {reason}" for kind in ("aic", "sic") for reason in reasons]]
@@ -154,6 +156,20 @@ def faithfulness_section(model: str, metrics: dict, methods: list[str], labels: 
             ),
         ]
     return lines
+
+
+def cascading_section(model: str, metrics: dict, methods: list[str], labels: dict[str, str]) -> list[str]:
+    """Markdown lines: the cascading randomisation's mean SSIM per method (rows) and step (columns:
+    the layer down to which the model is randomised, top first); nothing when it did not run."""
+    cascading = metrics.get("cascading_ssim", {})
+    steps = sorted(step for step in cascading if not step.endswith(("_ci_low", "_ci_high")))
+    scored = [m for m in methods if any(m in cascading[step] for step in steps)]
+    if not steps or not scored:
+        return []
+    rows = [[labels.get(m, m), *(_number(cascading[step].get(m)) for step in steps)] for m in scored]
+    headers = ["method", *(step.split("_", 1)[1] for step in steps)]
+    title = f"### Sanity: cascading randomisation, {model}: SSIM with the trained model's maps"
+    return [f"{title}, layers randomised from the top down to the column's (lower is better)", "", _table(headers, rows)]
 
 
 def _auc_cell(metrics: dict, kind: str, method: str) -> str:

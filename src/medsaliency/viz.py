@@ -100,6 +100,26 @@ def removal_curves(
     return _save(figure, path)
 
 
+def cascading_similarity(steps: dict[str, dict[str, float]], labels: dict[str, str], title: str, path: Path) -> Path:
+    """The cascading randomisation: x = the layers randomised from the top down (cumulative), y = the
+    mean SSIM of each method's maps with the trained model's; ``steps``: step label -> method -> SSIM."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(steps)
+    methods = list(steps[names[0]])
+    figure, axis = plt.subplots(figsize=(1.0 * len(names) + 3.0, 4.0))
+    for method in methods:
+        axis.plot(range(len(names)), [steps[name][method] for name in names], marker="o", label=labels.get(method, method))
+    axis.set_xticks(range(len(names)), [name.split("_", 1)[1] for name in names], rotation=45, ha="right", fontsize=7)
+    axis.set(title=title, xlabel="randomised from the top down to this layer", ylabel="SSIM with the trained model's maps", ylim=(0, 1.02))
+    axis.legend(fontsize=7)
+    axis.grid(alpha=0.3)
+    return _save(figure, path)
+
+
 def blurred_strip(images: np.ndarray, scores: np.ndarray, thresholds: list[float], row_labels: list[str], title: str, path: Path) -> Path:
     """Rows = methods, columns = thresholds: the blurred image each threshold reveals, with its score.
 

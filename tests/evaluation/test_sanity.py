@@ -21,3 +21,24 @@ def test_randomized_copy_has_the_architecture_and_new_weights():
     assert kernels and all(not np.array_equal(a, b) for a, b in kernels)
     again = randomized_copy(model, seed=1)
     assert all(np.array_equal(a, b) for a, b in zip(copy.get_weights(), again.get_weights(), strict=True))
+
+
+def test_cascading_blocks_steps_and_copies():
+    from medsaliency.evaluation.sanity import cascade_steps, cascading_copy, randomization_blocks
+
+    model = build_classifier("small_cnn", 16, 3, 0.0)
+    blocks = randomization_blocks(model)
+    assert (
+        blocks[0] == ["probabilities"] and blocks[1] == ["last_conv"] and blocks[2] == ["conv4", "bn4"] and blocks[-1] == ["conv1", "bn1"]
+    )
+    assert cascade_steps(6, 8) == [1, 2, 3, 4, 5, 6] and cascade_steps(100, 4) == [1, 34, 67, 100]
+    top_two = cascading_copy(model, seed=1, top_blocks=2)
+    whole = randomized_copy(model, seed=1)
+    for layer in model.layers:
+        for trained, cascaded, random in zip(
+            layer.get_weights(), top_two.get_layer(layer.name).get_weights(), whole.get_layer(layer.name).get_weights(), strict=True
+        ):
+            expected = random if layer.name in ("probabilities", "last_conv") else trained
+            np.testing.assert_array_equal(cascaded, expected)
+    last = cascading_copy(model, seed=1, top_blocks=len(blocks))  # the last step is the whole-model check
+    assert all(np.array_equal(a, b) for a, b in zip(last.get_weights(), whole.get_weights(), strict=True))

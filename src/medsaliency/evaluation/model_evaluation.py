@@ -32,13 +32,14 @@ from medsaliency.evaluation.complexity import complexity, sparseness
 from medsaliency.evaluation.insertion_deletion import ImageInsertionDeletion, InsertionDeletionSettings, image_insertion_deletion
 from medsaliency.evaluation.pic import CURVES, ImagePic, PicResults, PicSettings, aggregate, blurred_series, image_pic, pic_results
 from medsaliency.evaluation.road import ORDERS, ImageRoad, RoadSettings, image_road
-from medsaliency.evaluation.sanity import map_similarity
+from medsaliency.evaluation.sanity import cascade_steps, map_similarity, randomization_blocks
 from medsaliency.evaluation.summary import per_image_table, pic_metrics, score_metrics, shortcut_metrics
 from medsaliency.model_source import ModelSource, explained_model
 
 STRIP_THRESHOLDS = 7
 # Per-image scores with no "better than Random" direction to test (similarities and map shape).
 UNTESTED_SCORES = ("sanity_ssim", "random_logit_ssim", "sparseness", "complexity")
+CASCADING = "cascading_ssim"  # one score per step: cascading_ssim.<k>_<layer>
 # Independent random streams drawn from one image's evaluation seed (the random pixel mask uses the seed itself).
 ROAD_STREAM, RANDOM_LOGIT_STREAM = 1, 2
 
@@ -57,7 +58,8 @@ class Strip:
 class ModelEvaluation:
     """Everything measured for one model: flat ``metrics``, the PIC results, the aggregated ``curves``
     (curve kind -> method -> ``[P+1]``, by ``evaluation.aggregate``), the per-image table, the strip,
-    the mean :class:`RemovalCurves` of insertion, deletion and ROAD (those computed), and each measure's
+    the mean :class:`RemovalCurves` of insertion, deletion and ROAD (those computed), the cascading
+    check's mean SSIM (step ``<k>_<layer>`` -> method -> SSIM, top step first), and each measure's
     cost in wall seconds per image (summed over tasks: CPU-seconds of the workers)."""
 
     metrics: dict[str, float]
@@ -66,6 +68,7 @@ class ModelEvaluation:
     table: pd.DataFrame
     strip: Strip | None
     removal: dict[str, RemovalCurves]
+    cascading: dict[str, dict[str, float]]
     seconds_per_image: dict[str, float]
 
 
@@ -98,7 +101,8 @@ class EvaluationChunk:
 class TaskSettings:
     """What every task needs besides its images: the maps' ``methods``, PIC's settings, the sanity
     methods (``sanity``, an ``attribution`` config), the seed of the randomised model, the optional
-    curves, whether to run RandomLogit, and ``batch_size`` (model inputs per call)."""
+    curves, whether to run RandomLogit, the cascading check's methods (``cascading``, None: off) and
+    steps, and ``batch_size`` (model inputs per call)."""
 
     methods: list[str]
     pic: PicSettings
@@ -107,15 +111,18 @@ class TaskSettings:
     insertion_deletion: InsertionDeletionSettings | None
     road: RoadSettings | None
     random_logit: bool
+    cascading: AttributionConfig | None
+    cascading_max_steps: int
     batch_size: int
 
 
 @dataclass(frozen=True)
 class ChunkEvaluation:
     """What a task measured with the model, per image: :class:`~medsaliency.evaluation.pic.ImagePic`,
-    insertion/deletion and ROAD curves (empty lists when off), the probabilities ``[n, K]`` without
-    the marker; per sanity method the SSIM ``[n]`` with the randomised model and (``random_logit``)
-    with the maps of a random other class; ``seconds`` per measure (wall, whole task)."""
+        insertion/deletion and ROAD curves (empty lists when off), the probabilities ``[n, K]`` without
+        the marker; per sanity method the SSIM ``[n]`` with the randomised model and (``random_logit``)
+        with the maps of a random other class; per cascading step (``<k>_<layer>``: the top ``k`` blocks
+    randomised, down to ``layer``) and method the SSIM ``[n]``; ``seconds`` per measure (wall, whole task)."""
 
     pic: list[ImagePic]
     insertion_deletion: list[ImageInsertionDeletion]
@@ -123,6 +130,7 @@ class ChunkEvaluation:
     without_marker: np.ndarray
     sanity: dict[str, np.ndarray]
     random_logit: dict[str, np.ndarray]
+    cascading: dict[str, dict[str, np.ndarray]]
     seconds: dict[str, float]
 
 
@@ -142,13 +150,20 @@ def evaluate_model(maps: MapsFile, source: ModelSource, params: Params, mask_kin
     curves = {kind: aggregated_curves(pic, kind, methods, config.aggregate) for kind in CURVES}
     scores = {**saliency_scores(maps, mask_kind, config), **faithfulness_scores(results, settings)}
     for name, by_method in scores.items():
-        metrics.update(score_metrics(name, by_method, config, test_against_random=name not in UNTESTED_SCORES))
+        metrics.update(
+            score_metrics(name, by_method, config, test_against_random=name not in UNTESTED_SCORES and not name.startswith(CASCADING))
+        )
     without_marker = np.concatenate([result.without_marker for result in results])
     metrics.update(shortcut_metrics(maps.labels, maps.probabilities, without_marker, maps.marker_planted))
     table = per_image_table(maps.ids, maps.labels, maps.explained_class, methods, pic, scores)
     cost = {name: sum(result.seconds.get(name, 0.0) for result in results) / len(maps.ids) for name in results[0].seconds}
     strip = blurred_strip_data(maps, pic, masks, params)
-    return ModelEvaluation(metrics, pic, curves, table, strip, removal_curves(results, settings), cost)
+    cascading = {
+        step.split(".", 1)[1]: {m: float(np.nanmean(v)) for m, v in by_method.items()}
+        for step, by_method in scores.items()
+        if step.startswith(f"{CASCADING}.")
+    }
+    return ModelEvaluation(metrics, pic, curves, table, strip, removal_curves(results, settings), cascading, cost)
 
 
 def evaluation_chunks(maps: MapsFile, masks: np.ndarray, params: Params) -> list[EvaluationChunk]:
@@ -173,7 +188,12 @@ def evaluation_chunks(maps: MapsFile, masks: np.ndarray, params: Params) -> list
 
 def sanity_config(params: Params, methods: list[str]) -> AttributionConfig:
     """``attribution`` restricted to the sanity methods that the maps file has."""
-    return params.attribution.model_copy(update={"methods": [m for m in params.evaluation.sanity_methods if m in methods]})
+    return _methods_config(params, params.evaluation.sanity_methods, methods)
+
+
+def _methods_config(params: Params, chosen: list[str], methods: list[str]) -> AttributionConfig:
+    """``attribution`` restricted to those of ``chosen`` that the maps file has (its ``methods``)."""
+    return params.attribution.model_copy(update={"methods": [m for m in chosen if m in methods]})
 
 
 def task_settings(params: Params, methods: list[str]) -> TaskSettings:
@@ -188,6 +208,8 @@ def task_settings(params: Params, methods: list[str]) -> TaskSettings:
         insertion_deletion=InsertionDeletionSettings(curves.steps, curves.blur_sigma) if curves else None,
         road=RoadSettings(tuple(road.percentages), road.noise) if road else None,
         random_logit=config.random_logit,
+        cascading=_methods_config(params, config.cascading.methods, methods) if config.cascading else None,
+        cascading_max_steps=config.cascading.max_steps if config.cascading else 0,
         batch_size=params.attribution.batch_size,
     )
 
@@ -224,7 +246,25 @@ def evaluate_chunk(chunk: EvaluationChunk, source: ModelSource, settings: TaskSe
         if sanity.methods and settings.random_logit:
             others = other_classes(chunk.classes, without_marker.shape[1], chunk.evaluation_seeds)
             random_logit = _similarity(chunk, settings, compute_maps(explained, chunk.images, others, sanity, chunk.seeds).maps)
-    return ChunkEvaluation(pic, curves, road, without_marker, similarity, random_logit, seconds)
+    with _clock(seconds, "cascading"):
+        cascading = _cascading(chunk, source, settings)
+    return ChunkEvaluation(pic, curves, road, without_marker, similarity, random_logit, cascading, seconds)
+
+
+def _cascading(chunk: EvaluationChunk, source: ModelSource, settings: TaskSettings) -> dict[str, dict[str, np.ndarray]]:
+    """Step label -> method -> SSIM ``[n]`` between the trained model's maps and those of the model
+    whose top blocks are randomised (cumulatively, the seed of the whole-model check)."""
+    config = settings.cascading
+    if config is None or not config.methods:
+        return {}
+    blocks = randomization_blocks(explained_model(source).model)
+    steps = {}
+    for top in cascade_steps(len(blocks), settings.cascading_max_steps):
+        randomized = explained_model(source.randomized(settings.sanity_seed, top))
+        steps[f"{top:02d}_{blocks[top - 1][0]}"] = _similarity(
+            chunk, settings, compute_maps(randomized, chunk.images, chunk.classes, config, chunk.seeds).maps
+        )
+    return steps
 
 
 @contextmanager
@@ -242,8 +282,8 @@ def other_classes(classes: np.ndarray, n_classes: int, evaluation_seeds: np.ndar
 
 
 def _similarity(chunk: EvaluationChunk, settings: TaskSettings, other_maps: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Method -> SSIM ``[n]`` between the chunk's maps and ``other_maps`` of the sanity methods."""
-    return {m: map_similarity(chunk.maps[settings.methods.index(m)], other_maps[m]) for m in settings.sanity.methods}
+    """Method -> SSIM ``[n]`` between the chunk's maps and ``other_maps`` (method -> ``[n, H, W]``)."""
+    return {m: map_similarity(chunk.maps[settings.methods.index(m)], maps) for m, maps in other_maps.items()}
 
 
 def _stream(seed: int, stream: int) -> np.random.Generator:
@@ -267,6 +307,8 @@ def faithfulness_scores(results: list[ChunkEvaluation], settings: TaskSettings) 
         found = [getattr(result, field) for result in results]
         if found and found[0]:
             scores[name] = {m: np.concatenate([part[m] for part in found]) for m in found[0]}
+    for step in results[0].cascading:
+        scores[f"{CASCADING}.{step}"] = {m: np.concatenate([r.cascading[step][m] for r in results]) for m in results[0].cascading[step]}
     return scores
 
 

@@ -1,4 +1,4 @@
-"""Model-parameter randomisation sanity check (Adebayo et al. 2018).
+"""Model-parameter randomisation sanity check (Adebayo et al. 2018), whole and cascading.
 
 A map that explains the model must change when the model's learned weights are replaced by
 random ones. :func:`randomized_copy` re-initialises every layer (same architecture, fresh
@@ -6,6 +6,13 @@ draws of each layer's own initialisers, seeded); :func:`map_similarity` compares
 the trained and the randomised model with SSIM (scikit-image) after scaling each map to
 [0, 1]. High similarity = the method does not depend on what the model learned (Random
 scores 1 by construction: its maps depend only on the image).
+
+The cascading variant randomises from the top down, cumulatively: :func:`randomization_blocks`
+groups the weighted layers into blocks (a layer and the normalisation layers right after it),
+output first; :func:`cascade_steps` picks how many top blocks each step randomises (every block,
+or ``max_steps`` evenly spaced cuts on deep backbones); :func:`cascading_copy` keeps the trained
+weights below the cut and takes the same seeded random weights as :func:`randomized_copy` above
+it, so the last step is exactly the whole-model check.
 """
 
 from __future__ import annotations
@@ -20,6 +27,41 @@ def randomized_copy(model, seed: int):
     keras.utils.set_random_seed(seed)
     copy = keras.models.clone_model(model)
     copy.build(model.input_shape)
+    return copy
+
+
+NORMALIZATION_LAYERS = ("BatchNormalization", "LayerNormalization", "GroupNormalization")
+
+
+def randomization_blocks(model) -> list[list[str]]:
+    """The names of the weighted layers of ``model`` in blocks, output first: each block is one
+    weighted layer and the normalisation layers that follow it."""
+    blocks: list[list[str]] = []
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        if blocks and type(layer).__name__ in NORMALIZATION_LAYERS:
+            blocks[-1].append(layer.name)
+        else:
+            blocks.append([layer.name])
+    return blocks[::-1]
+
+
+def cascade_steps(n_blocks: int, max_steps: int) -> list[int]:
+    """How many top blocks each cascading step randomises: 1..n_blocks, or ``max_steps`` evenly
+    spaced counts ending at ``n_blocks`` when there are more blocks than that."""
+    if n_blocks <= max_steps:
+        return list(range(1, n_blocks + 1))
+    return sorted({int(k) for k in np.rint(np.linspace(1, n_blocks, max_steps))})
+
+
+def cascading_copy(model, seed: int, top_blocks: int):
+    """``model`` with its ``top_blocks`` top blocks randomised (the weights :func:`randomized_copy`
+    draws with ``seed``) and the trained weights below them."""
+    copy = randomized_copy(model, seed)
+    for block in randomization_blocks(model)[top_blocks:]:
+        for name in block:
+            copy.get_layer(name).set_weights(model.get_layer(name).get_weights())
     return copy
 
 

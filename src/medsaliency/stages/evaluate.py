@@ -118,6 +118,7 @@ def log_evaluation(run_id: str, name: str, maps: MapsFile, evaluation: ModelEval
             "evaluation.insertion_deletion": config.insertion_deletion.model_dump() if config.insertion_deletion else None,
             "evaluation.road": config.road.model_dump() if config.road else None,
             "evaluation.random_logit": config.random_logit,
+            "evaluation.cascading": config.cascading.model_dump() if config.cascading else None,
         }
         mlflow.log_params(logged)
         for path in figures(name, maps, evaluation, params, Path(scratch)):
@@ -130,7 +131,7 @@ def log_evaluation(run_id: str, name: str, maps: MapsFile, evaluation: ModelEval
 def figures(name: str, maps: MapsFile, evaluation: ModelEvaluation, params: Params, folder: Path) -> list[Path]:
     """The aggregated AIC and SIC curves and the blurred strip, as PNGs in ``folder``."""
     from medsaliency.attribution.methods import LABELS
-    from medsaliency.viz import blurred_strip, information_curves, removal_curves
+    from medsaliency.viz import blurred_strip, cascading_similarity, information_curves, removal_curves
 
     paths = []
     for kind in CURVES:
@@ -141,6 +142,9 @@ def figures(name: str, maps: MapsFile, evaluation: ModelEvaluation, params: Para
     if evaluation.removal:
         panels = {REMOVAL_TITLES[kind]: (curves.x, curves.by_method, REMOVAL_AXES[kind]) for kind, curves in evaluation.removal.items()}
         paths.append(removal_curves(panels, LABELS, f"{name}: insertion, deletion and ROAD", folder / "removal_curves.png"))
+    if evaluation.cascading:
+        title = f"{name}: cascading model randomisation"
+        paths.append(cascading_similarity(evaluation.cascading, LABELS, title, folder / "cascading_randomisation.png"))
     strip = evaluation.strip
     if strip is not None:
         labels = [LABELS.get(m, m) for m in maps.method_names]

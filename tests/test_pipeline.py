@@ -31,6 +31,7 @@ def test_whole_pipeline_runs_and_is_then_up_to_date(first_run):
         "register@brain_tumor",
         "attribute@covid_xray",
         "evaluate@brain_tumor",
+        "data_randomization@covid_xray",
         "report",
     ):
         assert f"Running stage '{stage}'" in first_run.stdout
@@ -42,6 +43,7 @@ def test_whole_pipeline_runs_and_is_then_up_to_date(first_run):
     for dataset in ("brain_tumor", "covid_xray"):
         check_explanation(root, dataset, n_images=3)
         check_evaluation(root, dataset)
+        check_data_randomization(root, dataset)
     check_report(root)
     lock = (root / "dvc.lock").read_text()
     second = run(["dvc", "repro"], root)
@@ -183,6 +185,22 @@ def check_evaluation(root: Path, dataset: str) -> None:
     assert {f"cost.seconds_per_image.{m}" for m in ("pic", "insertion_deletion", "road", "sanity", "random_logit", "cascading")} == costs
 
 
+def check_data_randomization(root: Path, dataset: str) -> None:
+    """The shuffled-label twin: its comparison (DVC metrics), its run, its registered version that holds no alias."""
+    from medsaliency.registry import CHAMPION, ModelRegistry
+
+    metrics = json.loads((root / "outputs" / "data_randomization" / dataset / f"{dataset}.small_cnn.json").read_text())
+    methods = tiny_params_raw()["data_randomization"]["methods"]
+    assert set(metrics["ssim"]) == set(metrics["spearman"]) == set(methods)
+    assert metrics["ssim"]["random"] == 1.0 and metrics["spearman"]["random"] == 1.0  # the same seeds: the same random maps
+    assert 0 <= metrics["train_accuracy_shuffled_labels"] <= 1 and 0 <= metrics["test_accuracy"] <= 1
+    client = store_client(root)
+    (run,) = client.search_runs([client.get_experiment_by_name(f"{dataset}/data_randomization").experiment_id])
+    assert {"ssim.gradcam", "spearman.vanilla_gradient", "train_accuracy_shuffled_labels"} <= set(run.data.metrics)
+    (version,) = client.search_model_versions(f"name = '{dataset}.small_cnn.data_randomized'")
+    assert version.tags["never_promote"] == "true" and ModelRegistry(client).alias_version(version.name, CHAMPION) is None
+
+
 def check_report(root: Path) -> None:
     """The summary: both datasets' tables in Markdown, a self-contained HTML page, a run in MLflow."""
 
@@ -190,6 +208,7 @@ def check_report(root: Path) -> None:
     assert "## brain_tumor" in markdown and "## covid_xray" in markdown and "| Grad-CAM |" in markdown
     assert "pointing game" in markdown.split("## covid_xray")[0] and "pointing game" not in markdown.split("## covid_xray")[1]
     assert markdown.count("### Agreement of the measures' method rankings") == 2 and "| road_gap |" in markdown
+    assert markdown.count("### Sanity: data randomisation") == 2 and markdown.count("### Sanity: cascading randomisation") == 2
     html = (root / "outputs" / "report" / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 4 and "<table>" in html
     client = store_client(root)

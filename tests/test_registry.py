@@ -5,7 +5,7 @@ import mlflow
 import pytest
 
 from medsaliency.cli import main
-from medsaliency.registry import CHALLENGER, CHAMPION, SCORE_TAG, ModelRegistry, RegistryError, decide_promotion
+from medsaliency.registry import CHALLENGER, CHAMPION, NEVER_PROMOTE_TAG, SCORE_TAG, ModelRegistry, RegistryError, decide_promotion
 
 
 def test_gate_promotes_when_there_is_no_champion():
@@ -81,3 +81,15 @@ def test_cli_promote_of_missing_version_exits_2(store, capsys):
     ModelRegistry().register("ds.net", logged_model_uri(), {SCORE_TAG: "0.5"})
     assert main(["registry", "promote", "ds.net", "7"]) == 2
     assert "ds.net: no version 7" in capsys.readouterr().err
+
+
+def test_a_never_promote_version_can_hold_no_alias(store, capsys):
+    registry = ModelRegistry()
+    twin = registry.register("ds.net.data_randomized", logged_model_uri(), {NEVER_PROMOTE_TAG: "true"})
+    with pytest.raises(
+        RegistryError, match=r"ds.net.data_randomized v1 is tagged never_promote: it can hold no alias \('champion' refused\)"
+    ):
+        registry.move_alias("ds.net.data_randomized", CHAMPION, twin)
+    assert main(["registry", "promote", "ds.net.data_randomized", twin]) == 2
+    assert "tagged never_promote" in capsys.readouterr().err
+    assert registry.alias_version("ds.net.data_randomized", CHAMPION) is None

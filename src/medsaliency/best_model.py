@@ -71,7 +71,6 @@ def _log_model_and_test_metrics(client, parent_run_id: str, best: optuna.trial.F
     import keras
     import matplotlib.pyplot as plt
     import mlflow
-    from mlflow.models import infer_signature
 
     from medsaliency.models.training import predict_probabilities
 
@@ -88,19 +87,27 @@ def _log_model_and_test_metrics(client, parent_run_id: str, best: optuna.trial.F
         plt.close(figure)
         mlflow.log_text(report_text(test.y, probabilities, classes), "classification_report.txt")
         mlflow.log_dict({"classes": classes, "confusion_matrix": matrix.tolist()}, "confusion_matrix.json")
-        example = test.x[:2]
-        with _input_example_folder_created():
-            info = mlflow.keras.log_model(
-                model,
-                name="model",
-                pip_requirements=pip_requirements(),
-                signature=infer_signature(example, np.asarray(model.predict(example, verbose=0))),
-                input_example=example,
-            )
+        info = log_keras_model(model, test.x[:2])
         mlflow.set_tags(
             {BEST_TRIAL_TAG: str(best.number), BEST_MODEL_URI_TAG: info.model_uri, "test_macro_f1": f"{metrics['macro_f1']:.6f}"}
         )
         mlflow.log_params({f"best.{key}": value for key, value in best.params.items()})
+
+
+def log_keras_model(model, example: np.ndarray):
+    """Log ``model`` as the active run's ``model`` with ``mlflow.keras``: pinned requirements, a signature
+    and ``example`` (two inputs) as the input example; returns MLflow's ``ModelInfo``."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    with _input_example_folder_created():
+        return mlflow.keras.log_model(
+            model,
+            name="model",
+            pip_requirements=pip_requirements(),
+            signature=infer_signature(example, np.asarray(model.predict(example, verbose=0))),
+            input_example=example,
+        )
 
 
 @contextmanager

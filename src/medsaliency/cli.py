@@ -15,7 +15,7 @@ EXIT_BAD_INPUT = 2
 # moved one pixel of one of the 902 phantom files here). Capped at AVX2 for `phantoms`, the default
 # data is the same bytes on every x86-64 CPU with AVX2, the md5 that data.dvc records.
 # The stages that run a Keras model: the params' keras_backend is selected before Keras is imported.
-KERAS_STAGES = ("tune", "register", "attribute", "evaluate")
+KERAS_STAGES = ("tune", "register", "attribute", "evaluate", "data_randomization")
 NUMPY_WITHOUT_AVX512 = "AVX512F AVX512CD AVX512_KNL AVX512_KNM AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL AVX512_SPR"
 
 
@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("archives", nargs="+", type=Path)
     ingest.add_argument("--dest", type=Path, required=True, help="target folder, e.g. data/brain_tumor")
     ingest.add_argument("--no-nested", action="store_true", help="leave zips found inside the archive packed")
-    for stage in ("prepare", "validate", "register", "attribute", "evaluate"):
+    for stage in ("prepare", "validate", "register", "attribute", "evaluate", "data_randomization"):
         commands.add_parser(stage, help=f"run the {stage} stage for one dataset").add_argument("dataset")
     tune = commands.add_parser("tune", help="run the tune stage (an Optuna study) for one dataset and backbone")
     tune.add_argument("dataset")
@@ -115,9 +115,16 @@ def _dispatch(args: argparse.Namespace) -> int:
         from medsaliency.stages import tune
 
         return tune.run(args.dataset, args.backbone, args.params, args.root, finalize=not args.worker)
-    from medsaliency.stages import attribute, evaluate, prepare, register, validate
+    from medsaliency.stages import attribute, data_randomization, evaluate, prepare, register, validate
 
-    stages = {"prepare": prepare, "validate": validate, "register": register, "attribute": attribute, "evaluate": evaluate}
+    stages = {
+        "prepare": prepare,
+        "validate": validate,
+        "register": register,
+        "attribute": attribute,
+        "evaluate": evaluate,
+        "data_randomization": data_randomization,
+    }
     stage = stages[args.command]
     return stage.run(args.dataset, args.params, args.root)
 

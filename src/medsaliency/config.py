@@ -326,6 +326,14 @@ class EvaluationConfig(_Section):
         return self
 
 
+class DataRandomizationConfig(_Section):
+    """The data randomisation test: ``methods`` whose maps of the model trained on labels shuffled
+    with ``seed`` are compared with the trained model's (the training costs one tuning trial)."""
+
+    seed: int
+    methods: list[AttributionMethod] = Field(min_length=1)
+
+
 class ComputeConfig(_Section):
     """Where the per-image work of ``attribute`` and ``evaluate`` runs (Dask; :mod:`medsaliency.compute`).
 
@@ -367,6 +375,7 @@ class Params(_Section):
     registry: RegistryConfig
     attribution: AttributionConfig
     evaluation: EvaluationConfig
+    data_randomization: DataRandomizationConfig
     compute: ComputeConfig
 
     def backbone(self, name: str) -> BackboneTuneConfig:

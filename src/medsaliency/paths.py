@@ -67,6 +67,11 @@ def evaluation_details_dir(dataset: str) -> Path:
     return OUTPUTS / "evaluate" / dataset / "details"
 
 
+def data_randomization_dir(dataset: str) -> Path:
+    """``<model>.json`` per explained model: its maps against those of its shuffled-label twin (DVC metrics)."""
+    return OUTPUTS / "data_randomization" / dataset
+
+
 def curves_dir(dataset: str) -> Path:
     """``<model>.aic.csv`` / ``<model>.sic.csv``: aggregated curves, one column per method (DVC plots)."""
     return OUTPUTS / "plots" / dataset

@@ -7,7 +7,9 @@ stages: ``challenger`` is the newest candidate, ``champion`` the version in use.
 moves ``champion`` only if the challenger's held-out macro-F1 beats the champion's by at
 least ``min_improvement`` and its data validated. Every decision is written as model-version
 tags (``promotion.*``); the registered model's ``champion_history`` tag lists the versions
-that held ``champion``, oldest first, for roll-back.
+that held ``champion``, oldest first, for roll-back. A version tagged ``never_promote`` (the data
+randomisation test's model trained on shuffled labels, ``<model>.data_randomized``) can hold no
+alias: :meth:`ModelRegistry.move_alias` refuses it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ CHALLENGER = "challenger"
 SOURCE_TAG = "source_model_uri"
 SCORE_TAG = "test_macro_f1"
 HISTORY_TAG = "champion_history"
+NEVER_PROMOTE_TAG = "never_promote"
+DATA_RANDOMIZED_SUFFIX = "data_randomized"
 
 
 def registered_model_name(dataset: str, backbone: str, shortcut_planted: bool) -> str:
@@ -29,7 +33,7 @@ def registered_model_name(dataset: str, backbone: str, shortcut_planted: bool) -
 
 
 class RegistryError(MedsaliencyError):
-    """A registered model, version or alias that is not there."""
+    """A registered model, version or alias that is not there, or a version that may hold no alias."""
 
 
 @dataclass(frozen=True)
@@ -86,14 +90,14 @@ class ModelRegistry:
 
         self.client = client or mlflow.MlflowClient()
 
-    def register(self, name: str, model_uri: str, tags: dict[str, str]) -> str:
+    def register(self, name: str, model_uri: str, tags: dict[str, str], description: str | None = None) -> str:
         """The version holding ``model_uri``: the existing one if it was registered before, else a new one."""
         from mlflow.exceptions import MlflowException
 
         try:
             self.client.get_registered_model(name)
         except MlflowException:
-            self.client.create_registered_model(name, description=f"Best tuned model for {name}")
+            self.client.create_registered_model(name, description=description or f"Best tuned model for {name}")
         for version in self.client.search_model_versions(f"name = '{name}'"):
             if version.tags.get(SOURCE_TAG) == model_uri:
                 return str(version.version)
@@ -112,8 +116,11 @@ class ModelRegistry:
         return float(self.client.get_model_version(name, version).tags[SCORE_TAG])
 
     def move_alias(self, name: str, alias: str, version: str) -> AliasChange:
-        """Point ``alias`` at ``version``; moves of ``champion`` are appended to the history tag."""
+        """Point ``alias`` at ``version``; moves of ``champion`` are appended to the history tag. A version
+        tagged ``never_promote`` is refused (:class:`RegistryError`)."""
         self._require_version(name, version)
+        if self.client.get_model_version(name, version).tags.get(NEVER_PROMOTE_TAG) == "true":
+            raise RegistryError(f"{name} v{version} is tagged {NEVER_PROMOTE_TAG}: it can hold no alias ({alias!r} refused)")
         before = self.alias_version(name, alias)
         self.client.set_registered_model_alias(name, alias, version)
         if alias == CHAMPION and before != version:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,12 +31,14 @@ MAP_SHAPE = {"sparseness": "sparseness (Gini)", "complexity": "complexity (entro
 @dataclass(frozen=True)
 class DatasetResults:
     """What the report shows of one dataset: ``classification`` rows per backbone, ``metrics``
-    per explained model (the evaluate stage's nested JSON), ``curve_figures`` per model."""
+    per explained model (the evaluate stage's nested JSON), ``curve_figures`` per model, and
+    ``data_randomization`` per model (that stage's nested JSON; empty: not run)."""
 
     name: str
     classification: list[dict]
     metrics: dict[str, dict]
     curve_figures: dict[str, list[str]]
+    data_randomization: dict[str, dict] = field(default_factory=dict)
 
 
 def dataset_section(results: DatasetResults, methods: list[str], labels: dict[str, str]) -> str:
@@ -67,6 +69,8 @@ def dataset_section(results: DatasetResults, methods: list[str], labels: dict[st
             )
     for model in models:
         parts += ["", *cascading_section(model, results.metrics[model], methods, labels)]
+    for model, randomization in results.data_randomization.items():
+        parts += ["", *data_randomization_section(model, randomization, methods, labels)]
     parts += ["", "### Images excluded from the curves", ""]
     reasons = _reasons(results)
     headers = ["model", "images", *[f"{kind} {reason}" for kind in ("aic", "sic") for reason in reasons]]
@@ -170,6 +174,23 @@ def cascading_section(model: str, metrics: dict, methods: list[str], labels: dic
     headers = ["method", *(step.split("_", 1)[1] for step in steps)]
     title = f"### Sanity: cascading randomisation, {model}: SSIM with the trained model's maps"
     return [f"{title}, layers randomised from the top down to the column's (lower is better)", "", _table(headers, rows)]
+
+
+def data_randomization_section(model: str, metrics: dict, methods: list[str], labels: dict[str, str]) -> list[str]:
+    """Markdown lines: how far the shuffled-label twin memorised its labels, and per method the SSIM and
+    rank correlation of its maps with the trained model's (mean, interval; lower is better)."""
+    scored = [m for m in methods if m in metrics.get("ssim", {})]
+    if not scored:
+        return []
+    rows = [[labels.get(m, m), _score_cell(metrics, "ssim", m), _score_cell(metrics, "spearman", m)] for m in scored]
+    return [
+        f"### Sanity: data randomisation, {model}: maps of the same architecture trained on shuffled labels (lower is better)",
+        "",
+        f"The shuffled-label model fits {_number(metrics.get('train_accuracy_shuffled_labels'))} of its (shuffled) training labels "
+        f"in {int(metrics.get('epochs', 0))} epochs and classifies {_number(metrics.get('test_accuracy'))} of the test images correctly.",
+        "",
+        _table(["method", "SSIM with the trained model's maps", "Spearman rank correlation"], rows),
+    ]
 
 
 def _auc_cell(metrics: dict, kind: str, method: str) -> str:

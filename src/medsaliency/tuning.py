@@ -63,6 +63,14 @@ class SplitArrays:
     x: np.ndarray
     y: np.ndarray
 
+    @classmethod
+    def read(cls, path: Path) -> SplitArrays:
+        """One split of the prepare stage (``outputs/prepare/<dataset>/<split>.npz``)."""
+        from medsaliency.npz import load_npz
+
+        arrays = load_npz(path)
+        return cls(x=arrays["x"], y=arrays["y"])
+
 
 @dataclass(frozen=True)
 class TuningJob:

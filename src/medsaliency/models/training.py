@@ -58,6 +58,7 @@ def fit_classifier(
     train: TrainConfig,
     seed: int,
     callbacks: Sequence = (),
+    early_stopping: bool = True,
 ):
     """Compile and fit ``model`` in place; returns the Keras ``History``.
 
@@ -66,7 +67,8 @@ def fit_classifier(
     validation the BatchNormalization statistics are recomputed over the real training images
     (:func:`population_batch_norm_statistics`), so validation (real images only), early stopping
     (``val_loss``, ``train.patience``, best weights restored) and the saved model all see the
-    network exactly as inference will run it.
+    network exactly as inference will run it. ``early_stopping=False`` trains every epoch (the data
+    randomisation test: its validation labels are shuffled, there is nothing to stop on).
     """
     import keras
 
@@ -81,7 +83,9 @@ def fit_classifier(
         optimizer=make_optimizer(hp), loss="categorical_crossentropy", metrics=["accuracy"], jit_compile=backends.current().JIT_COMPILE
     )
     statistics = population_batch_norm_statistics(x, hp.batch_size)
-    stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=train.patience, restore_best_weights=True)
+    stopping = (
+        [keras.callbacks.EarlyStopping(monitor="val_loss", patience=train.patience, restore_best_weights=True)] if early_stopping else []
+    )
     training = TrainingBatches(
         np.concatenate([x, extra]), soft_targets(y, len(extra), n_classes), weights, hp.batch_size, hp.augmentation, seed
     )
@@ -90,7 +94,7 @@ def fit_classifier(
         validation_data=(val_xy[0], soft_targets(val_xy[1], 0, n_classes)),
         validation_batch_size=hp.batch_size,
         epochs=epochs,
-        callbacks=[statistics, stopping, *callbacks],
+        callbacks=[statistics, *stopping, *callbacks],
         verbose=0,
     )
 

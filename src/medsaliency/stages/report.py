@@ -1,6 +1,6 @@
 """``report``: one summary of every dataset, model and method (Markdown + HTML), logged to MLflow.
 
-Reads the outputs of tune, register and evaluate for each dataset of params.yaml and writes
+Reads the outputs of tune, register, evaluate and data_randomization for each dataset of params.yaml and writes
 ``outputs/report/report.md``, ``report.html`` (self-contained) and ``figures/``; the same
 files go to a run of the MLflow experiment ``report``.
 """
@@ -14,7 +14,7 @@ from medsaliency.atomic import staged_directory
 from medsaliency.config import Params, load_params
 from medsaliency.errors import DataError
 from medsaliency.jsonfile import read_json
-from medsaliency.paths import curves_dir, evaluation_metrics_dir, registry_file, report_dir, tune_summary_file
+from medsaliency.paths import curves_dir, data_randomization_dir, evaluation_metrics_dir, registry_file, report_dir, tune_summary_file
 from medsaliency.report import DatasetResults, dataset_section, to_html
 
 TITLE = "medsaliency: saliency methods compared"
@@ -48,11 +48,12 @@ def collect(dataset_name: str, params: Params, root: Path, folder: Path) -> Data
     explained = registry.top_k
     classification = [_classification_row(entry, dataset_name, explained, root) for entry in registry.models]
     metrics = {name: read_json(root / evaluation_metrics_dir(dataset_name) / f"{name}.json", MISSING) for name in explained}
+    randomization = {name: read_json(root / data_randomization_dir(dataset_name) / f"{name}.json", MISSING) for name in explained}
     figures = {
         name: [_curve_figure(dataset_name, name, kind, metrics[name], params, root, folder) for kind in ("sic", "aic")]
         for name in explained
     }
-    return DatasetResults(dataset_name, classification, metrics, figures)
+    return DatasetResults(dataset_name, classification, metrics, figures, randomization)
 
 
 def _classification_row(entry: RegisteredModel, dataset_name: str, explained: list[str], root: Path) -> dict:

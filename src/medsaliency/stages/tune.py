@@ -13,7 +13,6 @@ from pathlib import Path
 from medsaliency.artifacts import TuneSummary, ValidationVerdict
 from medsaliency.config import Params, load_params
 from medsaliency.errors import DataError
-from medsaliency.npz import load_npz
 from medsaliency.paths import absolute_sqlite_url, prepared_dir, tune_summary_file, validation_file
 from medsaliency.tuning import SplitArrays, TuningJob, open_study, run_worker, study_name
 
@@ -31,7 +30,7 @@ def run(dataset_name: str, backbone: str, params_path: Path = Path("params.yaml"
     verdict = root / validation_file(dataset_name)
     if not ValidationVerdict.passed(verdict):
         raise DataError(f"{verdict}: the data of {dataset_name!r} has not passed validation; run the validate stage")
-    splits = {name: load_split(root / prepared_dir(dataset_name) / f"{name}.npz") for name in ("train", "val", "test")}
+    splits = {name: SplitArrays.read(root / prepared_dir(dataset_name) / f"{name}.npz") for name in ("train", "val", "test")}
     configure_runtime(params.train, params.seed)
     job = open_job(params, dataset_name, backbone, dataset.classes, splits, root)
     # Workers that join one study must not share a sampler seed, or they would propose the same points.
@@ -72,8 +71,3 @@ def open_job(params: Params, dataset_name: str, backbone: str, classes: list[str
     return TuningJob(
         dataset_name, backbone, list(classes), splits["train"], splits["val"], params, name, experiment_id, parent_run_id, tags, data_digest
     )
-
-
-def load_split(path: Path) -> SplitArrays:
-    arrays = load_npz(path)
-    return SplitArrays(x=arrays["x"], y=arrays["y"])

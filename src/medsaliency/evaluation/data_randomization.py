@@ -1,0 +1,81 @@
+"""The data randomisation test (Adebayo et al. 2018): do the maps depend on what the labels taught?
+
+The explained model's architecture and hyperparameters are trained again, this time on the
+training images with their labels shuffled (a seeded permutation: class frequencies kept, every
+image-label link broken). That model can only memorise; it has learnt nothing about the classes.
+A method whose maps for it look like the trained model's maps (high SSIM, high rank correlation)
+shows the image, not what the model learnt from the labels.
+
+- :func:`shuffled_labels`: the permutation.
+- :func:`compare_maps`: per method and image, SSIM (:func:`~medsaliency.evaluation.sanity.map_similarity`)
+  and Spearman's rank correlation between the two models' maps, for the same explained class.
+- :func:`train_on_shuffled_labels`: the training itself, the same as a tuning trial's
+  (:func:`~medsaliency.models.training.fit_classifier`) but for the full epoch budget: early
+  stopping on the (shuffled) validation labels would stop before anything is memorised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from medsaliency.evaluation.sanity import map_similarity
+
+
+@dataclass(frozen=True)
+class ShuffledLabelModel:
+    """The model trained on shuffled labels and how far it memorised them (``train_accuracy`` on
+    the shuffled training labels, between chance and 1)."""
+
+    model: object
+    train_accuracy: float
+
+
+def shuffled_labels(y: np.ndarray, seed: int) -> np.ndarray:
+    """A seeded permutation of the labels ``y`` ``[N]``."""
+    return np.random.default_rng(seed).permutation(y)
+
+
+def rank_correlation(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Spearman's rho ``[N]`` between the pixels of maps ``[N, H, W]`` (NaN where one map is constant)."""
+    from scipy.stats import rankdata
+
+    a = rankdata(first.reshape(len(first), -1), axis=1)
+    b = rankdata(second.reshape(len(second), -1), axis=1)
+    a, b = a - a.mean(axis=1, keepdims=True), b - b.mean(axis=1, keepdims=True)
+    norms = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(norms > 0, (a * b).sum(axis=1) / norms, np.nan)
+
+
+def compare_maps(trained: dict[str, np.ndarray], randomized: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+    """Measure (``ssim``, ``spearman``) -> method -> ``[N]`` for the maps (method -> ``[N, H, W]``) of both models."""
+    return {
+        "ssim": {m: map_similarity(trained[m], randomized[m]) for m in randomized},
+        "spearman": {m: rank_correlation(trained[m], randomized[m]) for m in randomized},
+    }
+
+
+def train_on_shuffled_labels(
+    backbone: str, hp, train_xy: tuple[np.ndarray, np.ndarray], val_xy: tuple[np.ndarray, np.ndarray], n_classes: int, params, seed: int
+) -> ShuffledLabelModel:
+    """Build ``backbone`` with ``hp`` (:class:`~medsaliency.config.Hyperparameters`) and train it for
+    ``tune.backbones.<backbone>.epochs`` on ``train_xy`` with shuffled labels (``val_xy``'s shuffled
+    too: validation only monitors)."""
+    import keras
+
+    from medsaliency.models.backbones import build_classifier
+    from medsaliency.models.training import configure_runtime, fit_classifier, predict_probabilities
+
+    configure_runtime(params.train, seed)
+    keras.backend.clear_session()
+    spec = params.backbone(backbone)
+    (x, y), (val_x, val_y) = train_xy, val_xy
+    model = build_classifier(backbone, x.shape[1], n_classes, hp.dropout, weights_path=spec.weights_path, working_size=spec.working_size)
+    shuffled = shuffled_labels(y, seed)
+    fit_classifier(
+        model, (x, shuffled), (val_x, shuffled_labels(val_y, seed + 1)), hp, spec.epochs, params.train, seed, early_stopping=False
+    )
+    accuracy = float(np.mean(predict_probabilities(model, x).argmax(axis=1) == shuffled))
+    return ShuffledLabelModel(model, accuracy)

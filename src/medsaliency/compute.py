@@ -20,6 +20,7 @@ holds it, a task's arguments can be sent again to another worker.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import warnings
@@ -145,8 +146,26 @@ def _local_client(config: ComputeConfig) -> Iterator[Any]:
         env=dict(SINGLE_THREAD_ENVIRONMENT),
         resources={GPU: 1} if config.gpu else None,
     )
-    with cluster, Client(cluster) as client:
+    with _quiet_worker_kills(), cluster, Client(cluster) as client:
         yield client
+
+
+class _WorkerKillFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "still alive after" not in record.getMessage()
+
+
+@contextmanager
+def _quiet_worker_kills() -> Iterator[None]:
+    """Drop the nanny's "Worker process still alive after 4.0 seconds, killing" while the local cluster
+    closes: every result is in by then, and a worker process with TensorFlow loaded often takes longer
+    than Dask's 4 s to exit; the kill loses nothing, the warning only alarmed readers of `make run`."""
+    nanny, quiet = logging.getLogger("distributed.nanny"), _WorkerKillFilter()
+    nanny.addFilter(quiet)
+    try:
+        yield
+    finally:
+        nanny.removeFilter(quiet)
 
 
 @contextmanager

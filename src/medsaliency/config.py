@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import Field, ValidationError, create_model, model_validator
+from pydantic import AfterValidator, Field, ValidationError, create_model, model_validator
 
 from medsaliency.attribution.methods import METHODS, OPTIONS
 from medsaliency.backends import SUPPORTED as SUPPORTED_BACKENDS
@@ -255,6 +255,17 @@ class BootstrapConfig(_Section):
     seed: int
 
 
+def _strictly_ascending_within(low: float, high: float) -> AfterValidator:
+    """A validator: the list's values strictly ascending and strictly between ``low`` and ``high``."""
+
+    def check(values: list[float]) -> list[float]:
+        if any(not low < v < high for v in values) or sorted(set(values)) != list(values):
+            raise ValueError(f"must be strictly ascending numbers in ({low:g}, {high:g})")
+        return values
+
+    return AfterValidator(check)
+
+
 class InsertionDeletionConfig(_Section):
     """Insertion/deletion curves: ``steps`` equal shares of the pixels; ``blur_sigma`` (pixels) of the
     insertion baseline's Gaussian (deletion's baseline is black)."""
@@ -266,15 +277,8 @@ class InsertionDeletionConfig(_Section):
 class RoadConfig(_Section):
     """ROAD: ``percentages`` of the pixels removed (strictly ascending, in (0, 100)), imputation ``noise`` std."""
 
-    percentages: list[float] = Field(min_length=1)
+    percentages: Annotated[list[float], Field(min_length=1), _strictly_ascending_within(0, 100)]
     noise: float = Field(ge=0)
-
-    @model_validator(mode="after")
-    def _ascending_percentages(self) -> RoadConfig:
-        values = list(self.percentages)
-        if any(not 0 < p < 100 for p in values) or sorted(set(values)) != values:
-            raise ValueError(f"percentages must be strictly ascending numbers in (0, 100), got {values}")
-        return self
 
 
 class CascadingConfig(_Section):
@@ -302,7 +306,7 @@ class EvaluationConfig(_Section):
     """
 
     seed: int
-    thresholds: list[float] = Field(min_length=2)
+    thresholds: Annotated[list[float], Field(min_length=2), _strictly_ascending_within(0, 1)]
     entropy: EntropyEstimator
     random_mask_fraction: float = Field(ge=0, lt=1)
     min_pred_value: float = Field(ge=0, le=1)
@@ -317,13 +321,6 @@ class EvaluationConfig(_Section):
     random_logit: bool
     cascading: CascadingConfig | None
     complexity: bool
-
-    @model_validator(mode="after")
-    def _ascending_thresholds(self) -> EvaluationConfig:
-        thresholds = list(self.thresholds)
-        if any(not 0 < t < 1 for t in thresholds) or sorted(set(thresholds)) != thresholds:
-            raise ValueError(f"thresholds must be strictly ascending fractions in (0, 1), got {thresholds}")
-        return self
 
 
 class DataRandomizationConfig(_Section):

@@ -114,7 +114,7 @@ def inputs(dataset: str, size: int | None, count: int, params):
 
     from medsaliency.artifacts import MapsFile, RegistryRecord
     from medsaliency.paths import maps_file, registry_file
-    from medsaliency.registry import load_champion
+    from medsaliency.registry import champion_uri, load_model
     from medsaliency.tracking import configure_mlflow
 
     configure_mlflow(params.mlflow)
@@ -122,7 +122,7 @@ def inputs(dataset: str, size: int | None, count: int, params):
     saved = MapsFile.read(maps_file(dataset, entry.name))
     images, maps = saved.images[:count], saved.maps[:, :count]
     labels, classes = saved.labels[:count], saved.explained_class[:count]
-    model = load_champion(entry.name, saved.model_version, dataset)
+    model = load_model(champion_uri(entry.name, saved.model_version, dataset))
     native = images.shape[1]
     if size is None or size == native:
         return images, maps, labels, classes, model, entry.name

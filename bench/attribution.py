@@ -122,10 +122,15 @@ def main() -> None:
         "--placements", action="store_true", help="then time the champion's tasks on 1 process, the local and an external cluster"
     )
     parser.add_argument("--scheduler", default=None, help="with --placements: an external scheduler's address (default: start one)")
+    parser.add_argument(
+        "--task-images", type=int, default=None, help="with --placements: images per task (default: attribution.batch_size, 32)"
+    )
     args = parser.parse_args()
     reference_comparison(args)
     if args.placements:
-        attribution_placements(args.dataset, args.images, load_params(args.params), args.scheduler)
+        from placement import with_task_images
+
+        attribution_placements(args.dataset, args.images, with_task_images(load_params(args.params), args.task_images), args.scheduler)
 
 
 def attribution_placements(dataset: str, count: int, params, scheduler: str | None) -> None:

@@ -140,6 +140,9 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=None, help="resize images and maps to this side (default: as prepared)")
     parser.add_argument("--placements", action="store_true", help="then time PIC tasks on 1 process, the local and an external cluster")
     parser.add_argument("--scheduler", default=None, help="with --placements: an external scheduler's address (default: start one)")
+    parser.add_argument(
+        "--task-images", type=int, default=None, help="with --placements: images per task (default: attribution.batch_size, 32)"
+    )
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args()
 
@@ -181,7 +184,9 @@ def main() -> None:
     if crashed:
         print(f"PAIR failed on {crashed} (method, image, curve) cases: a constant map on a grayscale image (left out of the comparison)")
     if args.placements:
-        pic_placements(args.dataset, args.images, params, args.scheduler)
+        from placement import with_task_images
+
+        pic_placements(args.dataset, args.images, with_task_images(params, args.task_images), args.scheduler)
 
 
 def pic_placements(dataset: str, count: int, params, scheduler: str | None) -> None:

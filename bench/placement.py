@@ -102,3 +102,11 @@ def _timed(label: str, config: ComputeConfig, work: Callable, images: int) -> di
         seconds = time.perf_counter() - start
         workers = runner.placement.workers
     return {"placement": label, "workers": workers, "seconds": seconds, "images_per_s": images / seconds, "result": result}
+
+
+def with_task_images(params, images: int | None):
+    """``params`` with ``attribution.batch_size`` (the images of one task) set to ``images`` (None: unchanged),
+    so a few images still make several tasks. Results stay identical across placements at any batch size."""
+    if images is None:
+        return params
+    return params.model_copy(update={"attribution": params.attribution.model_copy(update={"batch_size": images})})

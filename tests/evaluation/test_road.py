@@ -1,7 +1,6 @@
 """ROAD: the noisy linear imputation and the MoRF curve, checked against Quantus 0.6.0."""
 
 import numpy as np
-import pytest
 from conftest import REGION, region_model
 
 from medsaliency.evaluation.road import ImageRoad, RoadSettings, image_road, noisy_linear_imputation, removal_masks
@@ -38,7 +37,7 @@ def test_imputation_and_morf_accuracies_match_quantus():
     """Noise 0 on both sides (Quantus draws its noise from NumPy's global generator): the same
     imputed images to 1e-10, and per percentage the same share of images still predicted as their
     class (Quantus ROAD scores MoRF only, as accuracy). Maps without ties: Quantus sorts unstably."""
-    quantus = pytest.importorskip("quantus")
+    import quantus  # a test dependency in the lock: an import failure (libGL missing) fails the test, never skips it
     from quantus.functions.perturb_func import noisy_linear_imputation as quantus_imputation
 
     from medsaliency.attribution.explained_model import ExplainedModel

@@ -17,17 +17,37 @@ it, so the last step is exactly the whole-model check.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 
 def randomized_copy(model, seed: int):
-    """A ``keras.Model`` with ``model``'s architecture and freshly initialised weights."""
+    """A ``keras.Model`` with ``model``'s architecture and freshly initialised weights.
+
+    Every random initializer gets its own integer seed, derived from ``seed``, the layer's name and
+    the initializer's role, so the draws are stateless: the same weights in any process, whatever
+    else used a random generator before (a Dask worker's event loop draws from Python's global
+    ``random`` concurrently with the task: seeding the global generators and cloning raced with it
+    and gave another model now and then)."""
     import keras
 
-    keras.utils.set_random_seed(seed)
-    copy = keras.models.clone_model(model)
+    def clone(layer):
+        config = layer.get_config()
+        for key, value in config.items():
+            if key.endswith("_initializer") and isinstance(value, dict) and "seed" in value.get("config", {}):
+                value["config"]["seed"] = _initializer_seed(seed, layer.name, key)
+        return layer.__class__.from_config(config)
+
+    copy = keras.models.clone_model(model, clone_function=clone)
     copy.build(model.input_shape)
     return copy
+
+
+def _initializer_seed(seed: int, layer: str, role: str) -> int:
+    """A stable 31-bit seed for one initializer of one layer."""
+    digest = hashlib.sha256(f"{seed}/{layer}/{role}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % (2**31 - 1)
 
 
 NORMALIZATION_LAYERS = ("BatchNormalization", "LayerNormalization", "GroupNormalization")

@@ -324,10 +324,11 @@ class EvaluationConfig(_Section):
 
 
 class DataRandomizationConfig(_Section):
-    """The data randomisation test: ``methods`` whose maps of the model trained on labels shuffled
-    with ``seed`` are compared with the trained model's (the training costs one tuning trial)."""
+    """The data randomisation test: ``methods`` whose maps of the model trained for ``epochs`` on labels
+    shuffled with ``seed`` are compared with the trained model's."""
 
     seed: int
+    epochs: int = Field(ge=1)
     methods: list[AttributionMethod] = Field(min_length=1)
 
 

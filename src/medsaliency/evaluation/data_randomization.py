@@ -9,9 +9,11 @@ shows the image, not what the model learnt from the labels.
 - :func:`shuffled_labels`: the permutation.
 - :func:`compare_maps`: per method and image, SSIM (:func:`~medsaliency.evaluation.sanity.map_similarity`)
   and Spearman's rank correlation between the two models' maps, for the same explained class.
-- :func:`train_on_shuffled_labels`: the training itself, the same as a tuning trial's
-  (:func:`~medsaliency.models.training.fit_classifier`) but for the full epoch budget: early
-  stopping on the (shuffled) validation labels would stop before anything is memorised.
+- :func:`train_on_shuffled_labels`: the training itself, a tuning trial's
+  (:func:`~medsaliency.models.training.fit_classifier`, the champion's optimiser settings) for a
+  fixed number of epochs and without the regularisers (dropout, augmentation, featureless copies):
+  the test needs a model that memorised its labels (Adebayo et al. train to high training
+  accuracy), and early stopping on the (shuffled) validation labels would stop before that.
 """
 
 from __future__ import annotations
@@ -58,11 +60,19 @@ def compare_maps(trained: dict[str, np.ndarray], randomized: dict[str, np.ndarra
 
 
 def train_on_shuffled_labels(
-    backbone: str, hp, train_xy: tuple[np.ndarray, np.ndarray], val_xy: tuple[np.ndarray, np.ndarray], n_classes: int, params, seed: int
+    backbone: str,
+    hp,
+    train_xy: tuple[np.ndarray, np.ndarray],
+    val_xy: tuple[np.ndarray, np.ndarray],
+    n_classes: int,
+    epochs: int,
+    params,
+    seed: int,
 ) -> ShuffledLabelModel:
-    """Build ``backbone`` with ``hp`` (:class:`~medsaliency.config.Hyperparameters`) and train it for
-    ``tune.backbones.<backbone>.epochs`` on ``train_xy`` with shuffled labels (``val_xy``'s shuffled
-    too: validation only monitors)."""
+    """Build ``backbone`` and train it for ``epochs`` on ``train_xy`` with shuffled labels (``val_xy``'s
+    shuffled too: validation only monitors), with ``hp``'s (:class:`~medsaliency.config.Hyperparameters`)
+    optimiser, learning rate, momentum, weight decay and batch size, and without what exists to stop
+    memorising: dropout, augmentation and the featureless copies are off."""
     import keras
 
     from medsaliency.models.backbones import build_classifier
@@ -71,11 +81,11 @@ def train_on_shuffled_labels(
     configure_runtime(params.train, seed)
     keras.backend.clear_session()
     spec = params.backbone(backbone)
+    hp = hp.model_copy(update={"dropout": 0.0, "augmentation": 0.0})
+    train = params.train.model_copy(update={"featureless": params.train.featureless.model_copy(update={"copies": 0})})
     (x, y), (val_x, val_y) = train_xy, val_xy
     model = build_classifier(backbone, x.shape[1], n_classes, hp.dropout, weights_path=spec.weights_path, working_size=spec.working_size)
     shuffled = shuffled_labels(y, seed)
-    fit_classifier(
-        model, (x, shuffled), (val_x, shuffled_labels(val_y, seed + 1)), hp, spec.epochs, params.train, seed, early_stopping=False
-    )
+    fit_classifier(model, (x, shuffled), (val_x, shuffled_labels(val_y, seed + 1)), hp, epochs, train, seed, early_stopping=False)
     accuracy = float(np.mean(predict_probabilities(model, x).argmax(axis=1) == shuffled))
     return ShuffledLabelModel(model, accuracy)

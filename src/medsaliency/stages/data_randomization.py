@@ -1,7 +1,8 @@
 """``data_randomization@<dataset>``: the data randomisation test for every explained model.
 
 For each model of ``registry.json``'s ``top_k`` it trains the champion's backbone with the best
-trial's hyperparameters (``tune`` summary) on the training split with shuffled labels
+trial's optimiser settings (``tune`` summary) for ``data_randomization.epochs`` on the training
+split with shuffled labels
 (:mod:`medsaliency.evaluation.data_randomization`), registers it as a version of
 ``<model>.data_randomized`` tagged ``never_promote`` (the registry refuses it any alias), computes
 ``data_randomization.methods``' maps of the same test images for the same explained classes, and
@@ -59,7 +60,7 @@ def test_model(dataset: str, name: str, maps: MapsFile, summary: TuneSummary, sp
     hp = Hyperparameters(**summary.best_params)
     n_classes = maps.probabilities.shape[1]
     train, val = splits["train"], splits["val"]
-    twin = train_on_shuffled_labels(summary.backbone, hp, (train.x, train.y), (val.x, val.y), n_classes, params, config.seed)
+    twin = train_on_shuffled_labels(summary.backbone, hp, (train.x, train.y), (val.x, val.y), n_classes, config.epochs, params, config.seed)
     methods = [m for m in config.methods if m in maps.method_names]
     attribution = params.attribution.model_copy(update={"methods": methods})
     seeds = image_seeds(params.attribution.seed, maps.ids)
@@ -68,7 +69,7 @@ def test_model(dataset: str, name: str, maps: MapsFile, summary: TuneSummary, sp
     metrics = {
         "train_accuracy_shuffled_labels": twin.train_accuracy,
         "test_accuracy": float(np.mean(predict_probabilities(twin.model, maps.images).argmax(axis=1) == maps.labels)),
-        "epochs": float(params.backbone(summary.backbone).epochs),
+        "epochs": float(config.epochs),
     }
     for measure, by_method in compare_maps(trained_maps, twin_maps).items():
         metrics.update(score_metrics(measure, by_method, params.evaluation, test_against_random=False))

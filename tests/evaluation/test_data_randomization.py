@@ -3,15 +3,24 @@
 import numpy as np
 import pytest
 
-from medsaliency.evaluation.data_randomization import compare_maps, rank_correlation, shuffled_labels
+from medsaliency.evaluation.data_randomization import balanced_counts, compare_maps, rank_correlation, shuffled_labels
 
 
-def test_shuffled_labels_keep_the_class_counts_and_break_the_links():
-    y = np.repeat([0, 1, 2], 50)
+def test_shuffled_labels_keep_the_class_counts_and_spread_every_class_over_all_labels():
+    y = np.random.default_rng(0).permutation(np.repeat([0, 1, 2], [67, 58, 72]))  # the brain's training split
     shuffled = shuffled_labels(y, 17)
-    assert np.bincount(shuffled).tolist() == [50, 50, 50] and np.mean(shuffled == y) < 0.6
+    assert np.bincount(shuffled).tolist() == [67, 58, 72]
+    table = np.array([[np.sum((y == c) & (shuffled == k)) for k in range(3)] for c in range(3)])
+    expected = np.outer([67, 58, 72], [67, 58, 72]) / 197
+    assert np.abs(table - expected).max() < 1  # each class gets the labels in proportion: no class predicts a label
     np.testing.assert_array_equal(shuffled, shuffled_labels(y, 17))
     assert not np.array_equal(shuffled, shuffled_labels(y, 18))
+
+
+def test_balanced_counts_keep_both_margins():
+    for sizes in ([50, 50, 50], [67, 58, 72], [1, 2, 9], [5, 0, 3], [7]):
+        counts = balanced_counts(np.array(sizes))
+        assert counts.sum(axis=1).tolist() == sizes and counts.sum(axis=0).tolist() == sizes and (counts >= 0).all()
 
 
 def test_rank_correlation_of_same_reversed_and_constant_maps():

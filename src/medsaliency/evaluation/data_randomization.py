@@ -1,12 +1,13 @@
 """The data randomisation test (Adebayo et al. 2018): do the maps depend on what the labels taught?
 
 The explained model's architecture and hyperparameters are trained again, this time on the
-training images with their labels shuffled (a seeded permutation: class frequencies kept, every
+training images with their labels shuffled (seeded, stratified: class frequencies kept, every
 image-label link broken). That model can only memorise; it has learnt nothing about the classes.
 A method whose maps for it look like the trained model's maps (high SSIM, high rank correlation)
 shows the image, not what the model learnt from the labels.
 
-- :func:`shuffled_labels`: the permutation.
+- :func:`shuffled_labels`: the labels rearranged so that no class predicts any label (a stratified
+  permutation: every class gets the labels in proportion to their frequencies).
 - :func:`compare_maps`: per method and image, SSIM (:func:`~medsaliency.evaluation.sanity.map_similarity`)
   and Spearman's rank correlation between the two models' maps, for the same explained class.
 - :func:`train_on_shuffled_labels`: the training itself, a tuning trial's
@@ -35,8 +36,44 @@ class ShuffledLabelModel:
 
 
 def shuffled_labels(y: np.ndarray, seed: int) -> np.ndarray:
-    """A seeded permutation of the labels ``y`` ``[N]``."""
-    return np.random.default_rng(seed).permutation(y)
+    """The labels ``y`` ``[N]`` rearranged, seeded, so that they say nothing about the true class.
+
+    A plain permutation leaves chance imbalances (of 72 images of one class, 27 may get that class's
+    label and 22 another's), and a network that memorises follows them to above-chance test accuracy.
+    Here every class's images get the labels in proportion to the labels' frequencies
+    (:func:`balanced_counts`), then the images of each class are assigned theirs at random: the same
+    label counts as ``y``, and no class predicts any label better than its frequency.
+    """
+    rng = np.random.default_rng(seed)
+    classes, y_index = np.unique(y, return_inverse=True)
+    counts = balanced_counts(np.bincount(y_index))
+    shuffled = np.empty_like(y)
+    for c in range(len(classes)):
+        members = np.flatnonzero(y_index == c)
+        labels = np.repeat(classes, counts[c])
+        shuffled[members] = rng.permutation(labels)
+    return shuffled
+
+
+def balanced_counts(sizes: np.ndarray) -> np.ndarray:
+    """``[K, K]`` integers with row and column sums ``sizes`` (the class sizes), each cell the nearest
+    to ``sizes[c] * sizes[k] / N``: how many images of class ``c`` get label ``k``."""
+    expected = np.outer(sizes, sizes) / sizes.sum()
+    counts = np.floor(expected).astype(np.int64)
+    fractions = expected - counts
+    rows, columns = sizes - counts.sum(axis=1), sizes - counts.sum(axis=0)
+    for cell in np.argsort(-fractions, axis=None, kind="stable"):
+        c, k = np.unravel_index(cell, counts.shape)
+        if rows[c] > 0 and columns[k] > 0:
+            counts[c, k] += 1
+            rows[c] -= 1
+            columns[k] -= 1
+    while rows.any():  # what the fractions left: any cell whose row and column still lack one
+        c, k = int(np.flatnonzero(rows)[0]), int(np.flatnonzero(columns)[0])
+        counts[c, k] += 1
+        rows[c] -= 1
+        columns[k] -= 1
+    return counts
 
 
 def rank_correlation(first: np.ndarray, second: np.ndarray) -> np.ndarray:

@@ -3,7 +3,7 @@ import pytest
 import yaml
 from conftest import REPO
 
-from medsaliency.config import load_params, parse_params
+from medsaliency.config import chosen_methods, load_params, parse_params
 from medsaliency.errors import ConfigError
 
 
@@ -106,3 +106,18 @@ def test_faithfulness_settings_are_validated_and_can_be_switched_off(tiny_raw):
     tiny_raw["evaluation"].update(road=None, insertion_deletion=None, random_logit=False)
     params = parse_params(tiny_raw)
     assert params.evaluation.road is None and params.evaluation.insertion_deletion is None
+
+
+def test_a_test_s_methods_are_a_list_or_all(tiny_raw):
+    tiny_raw["evaluation"].update(sanity_methods="all", randomization_images_per_class=None)
+    tiny_raw["data_randomization"]["methods"] = "all"
+    params = parse_params(tiny_raw)
+    assert chosen_methods(params.evaluation.sanity_methods, ["gradcam", "random"]) == ["gradcam", "random"]
+    assert chosen_methods(["random", "smoothgrad", "gradcam"], ["gradcam", "random"]) == ["random", "gradcam"]
+    tiny_raw["evaluation"]["cascading"]["methods"] = "every"
+    with pytest.raises(ConfigError, match=r"evaluation\.cascading\.methods"):
+        parse_params(tiny_raw)
+    tiny_raw["evaluation"]["cascading"]["methods"] = "all"
+    tiny_raw["evaluation"]["randomization_images_per_class"] = 0
+    with pytest.raises(ConfigError, match=r"evaluation\.randomization_images_per_class"):
+        parse_params(tiny_raw)

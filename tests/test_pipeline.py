@@ -158,7 +158,7 @@ def check_evaluation(root: Path, dataset: str) -> None:
     metrics = json.loads((root / "outputs" / "evaluate" / dataset / "metrics" / f"{dataset}.small_cnn.json").read_text())
     sic = metrics["sic_auc"]
     assert set(sic) == set(TINY_METHODS) and all(0 <= value <= 1 for value in sic.values() if value is not None)
-    assert set(metrics["excluded"]) == {"aic", "sic"} and metrics["n_images"] == 3
+    assert set(metrics["excluded"]) == {"aic", "sic"} and metrics["n_images"] == 3 and metrics["n_randomization_images"] == 3
     assert ("pointing_game" in metrics) == (dataset == "brain_tumor") and metrics["sanity_ssim"]["random"] == 1.0
     assert ("mass_in_mask_p_vs_random" in metrics) == (dataset == "brain_tumor") and set(metrics["marker_mass"]) == set(TINY_METHODS)
     for measure in ("insertion_auc", "deletion_auc", "road_morf", "road_lerf", "road_gap", "sparseness", "complexity"):
@@ -195,7 +195,7 @@ def check_data_randomization(root: Path, dataset: str) -> None:
     methods = tiny_params_raw()["data_randomization"]["methods"]
     assert set(metrics["ssim"]) == set(metrics["spearman"]) == set(methods)
     assert metrics["ssim"]["random"] == 1.0 and metrics["spearman"]["random"] == 1.0  # the same seeds: the same random maps
-    assert 0 <= metrics["train_accuracy_shuffled_labels"] <= 1 and 0 <= metrics["test_accuracy"] <= 1
+    assert 0 <= metrics["train_accuracy_shuffled_labels"] <= 1 and 0 <= metrics["test_accuracy"] <= 1 and metrics["n_images"] == 3
     client = store_client(root)
     (run,) = client.search_runs([client.get_experiment_by_name(f"{dataset}/data_randomization").experiment_id])
     assert {"ssim.gradcam", "spearman.vanilla_gradient", "train_accuracy_shuffled_labels"} <= set(run.data.metrics)

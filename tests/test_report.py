@@ -15,7 +15,10 @@ def metrics(auc: float, p: float, with_lesions: bool) -> dict:
         "sic_auc_ci_high": {"gradcam": auc + 0.1, "random": 0.5},
         "sic_p_vs_random": {"gradcam": p},
         "aic_auc": {"gradcam": None, "random": 0.2},
+        "n_randomization_images": 3.0,
         "sanity_ssim": {"gradcam": 0.2, "random": 1.0},
+        "sanity_ssim_ci_low": {"gradcam": 0.1},
+        "sanity_ssim_ci_high": {"gradcam": 0.3},
         "excluded": {
             "aic": {"prediction_not_lower": 6.0, "low_prediction": 0.0},
             "sic": {"prediction_not_lower": 1.0, "low_prediction": 0.0},
@@ -75,7 +78,8 @@ def test_section_tables_carry_intervals_significance_and_exclusions(tmp_path):
     assert table_under(text, "Localisation: pointing game")[1:] == ["| Grad-CAM | 0.500 |", "| Random | 0.000 |"]
     assert table_under(text, "Localisation: mass in mask")[1] == "| Grad-CAM | 0.300 [0.250, 0.350]* |"  # interval, test vs Random
     assert table_under(text, "Localisation: top iou")[1:] == ["| Grad-CAM | 0.200 |", "| Random | 0.050 |"]  # no interval
-    assert table_under(text, "Sanity")[1:] == ["| Grad-CAM | 0.200 |", "| Random | 1.000 |"]
+    assert table_under(text, "Sanity")[1:] == ["| Grad-CAM | 0.200 [0.100, 0.300] |", "| Random | 1.000 |"]
+    assert "test images that every re-attribution test shares (ds.small_cnn: 3 of 6)" in text
     assert table_under(text, "Images excluded")[1] == "| ds.small_cnn | 6 | 0 | 6 | 0 | 1 |"
     assert "![m.sic](figures/m.sic.png)" in text
 

@@ -29,6 +29,8 @@ EntropyEstimator = Literal[tuple(ESTIMATORS)]
 KerasBackend = Literal[SUPPORTED_BACKENDS]
 FloatPair = Annotated[list[float], Field(min_length=2, max_length=2)]
 IntPair = Annotated[list[int], Field(min_length=2, max_length=2)]
+# A test's methods: a list, or "all": every method of ``attribution.methods`` (see :func:`chosen_methods`).
+MethodChoice = Literal["all"] | Annotated[list[AttributionMethod], Field(min_length=1)]
 
 
 class SplitConfig(_Section):
@@ -282,10 +284,10 @@ class RoadConfig(_Section):
 
 
 class CascadingConfig(_Section):
-    """Cascading model randomisation: ``methods`` re-run on the model randomised from the top down,
-    in at most ``max_steps`` cumulative steps (one per block of layers when there are fewer)."""
+    """Cascading model randomisation: ``methods`` (or ``all``) re-run on the model randomised from the
+    top down, in at most ``max_steps`` cumulative steps (one per block of layers when there are fewer)."""
 
-    methods: list[AttributionMethod] = Field(min_length=1)
+    methods: MethodChoice
     max_steps: int = Field(ge=1)
 
 
@@ -298,7 +300,11 @@ class EvaluationConfig(_Section):
     ``min_pred_value``: images whose original prediction is lower are excluded (PAIR's default is 0.8).
     ``aggregate``: the curve of a method over images, pointwise ``median`` (the paper's) or ``mean``.
     ``top_fraction``: the most salient share of pixels compared with the lesion mask (IoU).
-    ``sanity_methods``: methods re-run on the weight-randomised model (they cost a second attribution).
+    ``sanity_methods``: methods (or ``all``) re-run on the weight-randomised model (a second attribution).
+    ``randomization_images_per_class``: the tests that explain images again (weight randomisation,
+    RandomLogit, cascading, data randomisation: each a full attribution pass or more) use a seeded,
+    class-stratified sample of this many test images per class, the same for every test and model
+    (null: every explained image).
     ``insertion_deletion``, ``road``: those faithfulness curves (null: not computed).
     ``random_logit``: ``sanity_methods`` re-run for a random other class (another attribution).
     ``cascading``: the cascading randomisation (null: off; each step is another attribution of its methods).
@@ -315,7 +321,8 @@ class EvaluationConfig(_Section):
     aggregate: Literal["median", "mean"]
     bootstrap: BootstrapConfig
     top_fraction: float = Field(gt=0, le=1)
-    sanity_methods: list[AttributionMethod]
+    sanity_methods: MethodChoice
+    randomization_images_per_class: int | None = Field(ge=1)
     insertion_deletion: InsertionDeletionConfig | None
     road: RoadConfig | None
     random_logit: bool
@@ -324,12 +331,12 @@ class EvaluationConfig(_Section):
 
 
 class DataRandomizationConfig(_Section):
-    """The data randomisation test: ``methods`` whose maps of the model trained for ``epochs`` on labels
-    shuffled with ``seed`` are compared with the trained model's."""
+    """The data randomisation test: ``methods`` (or ``all``) whose maps of the model trained for
+    ``epochs`` on labels shuffled with ``seed`` are compared with the trained model's."""
 
     seed: int
     epochs: int = Field(ge=1)
-    methods: list[AttributionMethod] = Field(min_length=1)
+    methods: MethodChoice
 
 
 class ComputeConfig(_Section):
@@ -391,6 +398,12 @@ class Params(_Section):
             return self.datasets[name]
         except KeyError:
             raise ConfigError(f"unknown dataset {name!r}; params.yaml defines: {', '.join(sorted(self.datasets))}") from None
+
+
+def chosen_methods(choice: list[str] | str, available: list[str]) -> list[str]:
+    """The methods of a :data:`MethodChoice` among ``available`` (a maps file's), in ``available``'s
+    order for ``all``, else in ``choice``'s order (those the maps file lacks left out)."""
+    return list(available) if choice == "all" else [m for m in choice if m in available]
 
 
 def load_params(path: Path | str = DEFAULT_PARAMS_PATH) -> Params:

@@ -63,10 +63,8 @@ def dataset_section(results: DatasetResults, methods: list[str], labels: dict[st
     ):
         scored = [m for m in methods if any(m in results.metrics[model].get(measure, {}) for model in models)]
         if scored:
-            parts += ["", f"### Sanity: {title} (lower is better)", ""]
-            parts.append(
-                _method_table(results, scored, labels, lambda metrics, m, measure=measure: _number(metrics.get(measure, {}).get(m)))
-            )
+            parts += ["", f"### Sanity: {title} (lower is better), mean, 95% bootstrap interval", "", _sample_sentence(results), ""]
+            parts.append(_method_table(results, scored, labels, lambda metrics, m, measure=measure: _score_cell(metrics, measure, m)))
     for model in models:
         parts += ["", *cascading_section(model, results.metrics[model], methods, labels)]
     for model, randomization in results.data_randomization.items():
@@ -78,6 +76,15 @@ def dataset_section(results: DatasetResults, methods: list[str], labels: dict[st
     for model, figures in results.curve_figures.items():
         parts += ["", f"### Curves: {model}", "", *(f"![{Path(f).stem}]({f})" for f in figures)]
     return "\n".join(parts) + "\n"
+
+
+def _sample_sentence(results: DatasetResults) -> str:
+    """Which images the re-attribution tests used, per model (``n_randomization_images`` of ``n_images``)."""
+    counts = ", ".join(
+        f"{model}: {int(metrics.get('n_randomization_images', metrics.get('n_images', 0)))} of {int(metrics.get('n_images', 0))}"
+        for model, metrics in results.metrics.items()
+    )
+    return f"On the seeded class-stratified sample of test images that every re-attribution test shares ({counts})."
 
 
 def _method_table(results: DatasetResults, methods: list[str], labels: dict[str, str], cell) -> str:
@@ -187,7 +194,8 @@ def data_randomization_section(model: str, metrics: dict, methods: list[str], la
         f"### Sanity: data randomisation, {model}: maps of the same architecture trained on shuffled labels (lower is better)",
         "",
         f"The shuffled-label model fits {_number(metrics.get('train_accuracy_shuffled_labels'))} of its (shuffled) training labels "
-        f"in {int(metrics.get('epochs', 0))} epochs and classifies {_number(metrics.get('test_accuracy'))} of the test images correctly.",
+        f"in {int(metrics.get('epochs', 0))} epochs and classifies {_number(metrics.get('test_accuracy'))} of the test images correctly; "
+        f"maps compared on {int(metrics.get('n_images', 0))} sampled test images.",
         "",
         _table(["method", "SSIM with the trained model's maps", "Spearman rank correlation"], rows),
     ]

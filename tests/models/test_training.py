@@ -7,6 +7,7 @@ from keras.ops import convert_to_numpy as to_numpy
 
 from medsaliency.config import FeaturelessConfig, Hyperparameters, TrainConfig
 from medsaliency.models.backbones import build_classifier
+from medsaliency.models.batches import TrainingBatches
 from medsaliency.models.featureless import featureless_images, soft_targets
 from medsaliency.models.metrics import classification_metrics, confusion
 from medsaliency.models.training import (
@@ -15,6 +16,7 @@ from medsaliency.models.training import (
     fit_classifier,
     predict_probabilities,
     recompute_batch_norm_statistics,
+    run_epochs,
 )
 
 TRAIN = TrainConfig(patience=5, mixed_precision=False, deterministic=True, featureless=FeaturelessConfig(copies=1, known_fraction=0.01))
@@ -131,3 +133,31 @@ def test_classification_metrics_by_hand():
     assert metrics["macro_f1"] == pytest.approx((f1_a + f1_b + f1_c) / 3)
     assert metrics["recall.b"] == 1.0 and metrics["precision.b"] == pytest.approx(2 / 3)
     assert confusion(y, probabilities, 3).tolist() == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
+
+
+def test_the_epoch_loop_drives_callbacks_like_fit_stops_early_and_restores_the_best_weights():
+    """run_epochs (fit's loop, batch by batch): train and val logs per epoch, on_test_begin before each
+    validation, early stopping on val_loss with the best epoch's weights restored."""
+    rng = np.random.default_rng(6)
+    (x, y), (val_x, val_y) = separable_images(40, rng), separable_images(12, rng)
+    configure_runtime(TRAIN, seed=1)
+    model = build_classifier("small_cnn", 24, 3, 0.0)
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    schedule, snapshots, validations = [3.0, 2.0, 2.5, 2.6, 1.0], [], []
+
+    class Scripted(keras.callbacks.Callback):  # replaces val_loss before EarlyStopping reads it
+        def on_test_begin(self, logs=None):
+            validations.append(len(snapshots))
+
+        def on_epoch_end(self, epoch, logs=None):
+            assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(logs)
+            logs["val_loss"] = schedule[epoch]
+            snapshots.append([w.copy() for w in self.model.get_weights()])
+
+    batches = TrainingBatches(x, soft_targets(y, 0, 3), np.ones(len(x), np.float32), 16, 0.0, seed=0)
+    stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
+    history = run_epochs(model, batches, (val_x, soft_targets(val_y, 0, 3)), len(schedule), [Scripted(), stopping])
+    assert history.epoch == [0, 1, 2, 3] and history.history["val_loss"] == schedule[:4]  # stopped after 2 worse epochs
+    assert validations == [0, 1, 2, 3] and batches.epoch == 4  # one validation and one reshuffle per epoch
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), snapshots[1], strict=True))  # epoch 1's weights
+    assert not all(np.array_equal(a, b) for a, b in zip(snapshots[1], snapshots[3], strict=True))

@@ -23,16 +23,17 @@ import numpy as np
 import pandas as pd
 
 from medsaliency.artifacts import MapsFile
+from medsaliency.attribution.explained_model import ExplainedModel
 from medsaliency.attribution.methods import compute_maps, image_seeds
 from medsaliency.compute import TaskRunner, chunk_slices
-from medsaliency.config import AttributionConfig, EvaluationConfig, Params
+from medsaliency.config import AttributionConfig, EvaluationConfig, Params, chosen_methods
 from medsaliency.evaluation import localization
 from medsaliency.evaluation.blur import random_pixel_mask, to_uint8
 from medsaliency.evaluation.complexity import complexity, sparseness
 from medsaliency.evaluation.insertion_deletion import ImageInsertionDeletion, InsertionDeletionSettings, image_insertion_deletion
 from medsaliency.evaluation.pic import CURVES, ImagePic, PicResults, PicSettings, aggregate, blurred_series, image_pic, pic_results
 from medsaliency.evaluation.road import ORDERS, ImageRoad, RoadSettings, image_road
-from medsaliency.evaluation.sanity import cascade_steps, map_similarity, randomization_blocks
+from medsaliency.evaluation.sanity import cascade_steps, map_similarity, randomization_blocks, randomization_sample
 from medsaliency.evaluation.summary import per_image_table, pic_metrics, score_metrics, shortcut_metrics
 from medsaliency.model_source import ModelSource, explained_model
 
@@ -40,6 +41,8 @@ STRIP_THRESHOLDS = 7
 # Per-image scores with no "better than Random" direction to test (similarities and map shape).
 UNTESTED_SCORES = ("sanity_ssim", "random_logit_ssim", "sparseness", "complexity")
 CASCADING = "cascading_ssim"  # one score per step: cascading_ssim.<k>_<layer>
+# The measures that explain images again, on the sample only (their cost is per sampled image).
+REEXPLAINING = ("sanity", "random_logit", "cascading")
 # Independent random streams drawn from one image's evaluation seed (the random pixel mask uses the seed itself).
 ROAD_STREAM, RANDOM_LOGIT_STREAM = 1, 2
 
@@ -85,7 +88,8 @@ class RemovalCurves:
 class EvaluationChunk:
     """The images of one task: ``images`` and ``clean_images`` ``[n, H, W, C]``, their ``maps`` ``[M, n, H, W]``,
     PIC's ``random_masks`` ``[n, H, W]``, ``labels`` and explained ``classes`` ``[n]``, attribution ``seeds``
-    and ``evaluation_seeds`` ``[n]`` (per image, from its id)."""
+    and ``evaluation_seeds`` ``[n]`` (per image, from its id), and ``sample`` (bool ``[n]``): the images
+    that the re-attribution tests explain again (:func:`~medsaliency.evaluation.sanity.randomization_sample`)."""
 
     images: np.ndarray
     clean_images: np.ndarray
@@ -95,6 +99,7 @@ class EvaluationChunk:
     classes: np.ndarray
     seeds: np.ndarray
     evaluation_seeds: np.ndarray
+    sample: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -156,7 +161,12 @@ def evaluate_model(maps: MapsFile, source: ModelSource, params: Params, mask_kin
     without_marker = np.concatenate([result.without_marker for result in results])
     metrics.update(shortcut_metrics(maps.labels, maps.probabilities, without_marker, maps.marker_planted))
     table = per_image_table(maps.ids, maps.labels, maps.explained_class, methods, pic, scores)
-    cost = {name: sum(result.seconds.get(name, 0.0) for result in results) / len(maps.ids) for name in results[0].seconds}
+    sampled = sum(int(chunk.sample.sum()) for chunk in chunks)
+    metrics["n_randomization_images"] = float(sampled)
+    cost = {
+        name: sum(result.seconds.get(name, 0.0) for result in results) / (sampled if name in REEXPLAINING else len(maps.ids))
+        for name in results[0].seconds
+    }
     strip = blurred_strip_data(maps, pic, masks, params)
     cascading = {
         step.split(".", 1)[1]: {m: float(np.nanmean(v)) for m, v in by_method.items()}
@@ -170,6 +180,7 @@ def evaluation_chunks(maps: MapsFile, masks: np.ndarray, params: Params) -> list
     """The maps file cut into tasks of ``compute.batches_per_task`` x ``attribution.batch_size`` images."""
     seeds = image_seeds(params.attribution.seed, maps.ids)
     evaluation_seeds = image_seeds(params.evaluation.seed, maps.ids)
+    sample = randomization_sample(maps, params.evaluation)
     size = params.attribution.batch_size * params.compute.batches_per_task
     return [
         EvaluationChunk(
@@ -181,6 +192,7 @@ def evaluation_chunks(maps: MapsFile, masks: np.ndarray, params: Params) -> list
             maps.explained_class[part],
             seeds[part],
             evaluation_seeds[part],
+            sample[part],
         )
         for part in chunk_slices(len(maps.ids), size)
     ]
@@ -191,9 +203,9 @@ def sanity_config(params: Params, methods: list[str]) -> AttributionConfig:
     return _methods_config(params, params.evaluation.sanity_methods, methods)
 
 
-def _methods_config(params: Params, chosen: list[str], methods: list[str]) -> AttributionConfig:
-    """``attribution`` restricted to those of ``chosen`` that the maps file has (its ``methods``)."""
-    return params.attribution.model_copy(update={"methods": [m for m in chosen if m in methods]})
+def _methods_config(params: Params, choice: list[str] | str, methods: list[str]) -> AttributionConfig:
+    """``attribution`` restricted to the methods of ``choice`` that the maps file has (its ``methods``)."""
+    return params.attribution.model_copy(update={"methods": chosen_methods(choice, methods)})
 
 
 def task_settings(params: Params, methods: list[str]) -> TaskSettings:
@@ -241,11 +253,11 @@ def evaluate_chunk(chunk: EvaluationChunk, source: ModelSource, settings: TaskSe
     with _clock(seconds, "sanity"):
         if sanity.methods:
             randomized = explained_model(source.randomized(settings.sanity_seed))
-            similarity = _similarity(chunk, settings, compute_maps(randomized, chunk.images, chunk.classes, sanity, chunk.seeds).maps)
+            similarity = _similarity(chunk, settings, randomized, chunk.classes, sanity)
     with _clock(seconds, "random_logit"):
         if sanity.methods and settings.random_logit:
             others = other_classes(chunk.classes, without_marker.shape[1], chunk.evaluation_seeds)
-            random_logit = _similarity(chunk, settings, compute_maps(explained, chunk.images, others, sanity, chunk.seeds).maps)
+            random_logit = _similarity(chunk, settings, explained, others, sanity)
     with _clock(seconds, "cascading"):
         cascading = _cascading(chunk, source, settings)
     return ChunkEvaluation(pic, curves, road, without_marker, similarity, random_logit, cascading, seconds)
@@ -261,9 +273,7 @@ def _cascading(chunk: EvaluationChunk, source: ModelSource, settings: TaskSettin
     steps = {}
     for top in cascade_steps(len(blocks), settings.cascading_max_steps):
         randomized = explained_model(source.randomized(settings.sanity_seed, top))
-        steps[f"{top:02d}_{blocks[top - 1][0]}"] = _similarity(
-            chunk, settings, compute_maps(randomized, chunk.images, chunk.classes, config, chunk.seeds).maps
-        )
+        steps[f"{top:02d}_{blocks[top - 1][0]}"] = _similarity(chunk, settings, randomized, chunk.classes, config)
     return steps
 
 
@@ -281,9 +291,18 @@ def other_classes(classes: np.ndarray, n_classes: int, evaluation_seeds: np.ndar
     return np.asarray([draw + (draw >= c) for draw, c in zip(draws, classes, strict=True)], np.int64)
 
 
-def _similarity(chunk: EvaluationChunk, settings: TaskSettings, other_maps: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Method -> SSIM ``[n]`` between the chunk's maps and ``other_maps`` (method -> ``[n, H, W]``)."""
-    return {m: map_similarity(chunk.maps[settings.methods.index(m)], maps) for m, maps in other_maps.items()}
+def _similarity(
+    chunk: EvaluationChunk, settings: TaskSettings, explained: ExplainedModel, classes: np.ndarray, config: AttributionConfig
+) -> dict[str, np.ndarray]:
+    """Method (of ``config``) -> SSIM ``[n]`` between the chunk's maps and the maps that ``explained``
+    gives for ``classes`` ``[n]``: computed for the chunk's ``sample``, NaN for its other images."""
+    sample = chunk.sample
+    similarity = {m: np.full(len(sample), np.nan) for m in config.methods}
+    if sample.any():
+        other = compute_maps(explained, chunk.images[sample], classes[sample], config, chunk.seeds[sample]).maps
+        for m, maps in other.items():
+            similarity[m][sample] = map_similarity(chunk.maps[settings.methods.index(m)][sample], maps)
+    return similarity
 
 
 def _stream(seed: int, stream: int) -> np.random.Generator:

@@ -13,13 +13,33 @@ output first; :func:`cascade_steps` picks how many top blocks each step randomis
 or ``max_steps`` evenly spaced cuts on deep backbones); :func:`cascading_copy` keeps the trained
 weights below the cut and takes the same seeded random weights as :func:`randomized_copy` above
 it, so the last step is exactly the whole-model check.
+
+Every test that explains images again (these, RandomLogit, data randomisation) costs a full
+attribution pass per model or class; :func:`randomization_sample` picks the images they share.
 """
 
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from medsaliency.artifacts import MapsFile
+    from medsaliency.config import EvaluationConfig
+
+
+def randomization_sample(maps: MapsFile, config: EvaluationConfig) -> np.ndarray:
+    """bool ``[N]``: the images of ``maps`` that the re-attribution tests use, a class-stratified sample
+    (true labels) of ``config.randomization_images_per_class`` each (every image for None), drawn
+    with ``config.seed``: the same images for every test and every model of a dataset."""
+    from medsaliency.attribution.selection import select_images
+
+    n_classes = maps.probabilities.shape[1]
+    sample = np.zeros(len(maps.ids), bool)
+    sample[select_images(maps.labels, n_classes, config.randomization_images_per_class, config.seed)] = True
+    return sample
 
 
 def randomized_copy(model, seed: int):

@@ -5,7 +5,8 @@ trial's optimiser settings (``tune`` summary) for ``data_randomization.epochs`` 
 split with shuffled labels
 (:mod:`medsaliency.evaluation.data_randomization`), registers it as a version of
 ``<model>.data_randomized`` tagged ``never_promote`` (the registry refuses it any alias), computes
-``data_randomization.methods``' maps of the same test images for the same explained classes, and
+``data_randomization.methods``' maps of the same test images (the sample of
+``evaluation.randomization_images_per_class``) for the same explained classes, and
 compares them with the attribute stage's maps of the trained model. Writes
 ``outputs/data_randomization/<dataset>/<model>.json`` (DVC metrics: ``ssim`` and ``spearman`` per
 method, mean with a bootstrap interval, ``train_accuracy_shuffled_labels``, ``test_accuracy``);
@@ -22,7 +23,7 @@ import numpy as np
 
 from medsaliency.artifacts import MapsFile, RegistryRecord, TuneSummary
 from medsaliency.atomic import staged_directory
-from medsaliency.config import Params, load_params
+from medsaliency.config import Params, chosen_methods, load_params
 from medsaliency.jsonfile import nested
 from medsaliency.paths import data_randomization_dir, maps_file, prepared_dir, registry_file, tune_summary_file
 
@@ -42,7 +43,7 @@ def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path =
             summary = TuneSummary.read(root / tune_summary_file(dataset_name, entry.backbone))
             metrics = test_model(dataset_name, entry.name, maps, summary, splits, params, root)
             (folder / f"{entry.name}.json").write_text(json.dumps(nested(metrics), indent=2, sort_keys=True) + "\n")
-            ssim = ", ".join(f"{m} {metrics[f'ssim.{m}']:.3f}" for m in params.data_randomization.methods if f"ssim.{m}" in metrics)
+            ssim = ", ".join(f"{m} {metrics[f'ssim.{m}']:.3f}" for m in maps.method_names if f"ssim.{m}" in metrics)
             print(f"{entry.name}: shuffled-label model memorised {metrics['train_accuracy_shuffled_labels']:.2f}; SSIM {ssim}")
     return 0
 
@@ -53,6 +54,7 @@ def test_model(dataset: str, name: str, maps: MapsFile, summary: TuneSummary, sp
     from medsaliency.attribution.methods import compute_maps, image_seeds
     from medsaliency.config import Hyperparameters
     from medsaliency.evaluation.data_randomization import compare_maps, train_on_shuffled_labels
+    from medsaliency.evaluation.sanity import randomization_sample
     from medsaliency.evaluation.summary import score_metrics
     from medsaliency.models.training import predict_probabilities
 
@@ -61,15 +63,18 @@ def test_model(dataset: str, name: str, maps: MapsFile, summary: TuneSummary, sp
     n_classes = maps.probabilities.shape[1]
     train, val = splits["train"], splits["val"]
     twin = train_on_shuffled_labels(summary.backbone, hp, (train.x, train.y), (val.x, val.y), n_classes, config.epochs, params, config.seed)
-    methods = [m for m in config.methods if m in maps.method_names]
+    methods = chosen_methods(config.methods, maps.method_names)
     attribution = params.attribution.model_copy(update={"methods": methods})
-    seeds = image_seeds(params.attribution.seed, maps.ids)
-    twin_maps = compute_maps(ExplainedModel(twin.model, maps.target_layer), maps.images, maps.explained_class, attribution, seeds).maps
-    trained_maps = {m: maps.maps[maps.method_names.index(m)] for m in methods}
+    sample = randomization_sample(maps, params.evaluation)
+    images, classes = maps.images[sample], maps.explained_class[sample]
+    seeds = image_seeds(params.attribution.seed, maps.ids[sample])
+    twin_maps = compute_maps(ExplainedModel(twin.model, maps.target_layer), images, classes, attribution, seeds).maps
+    trained_maps = {m: maps.maps[maps.method_names.index(m)][sample] for m in methods}
     metrics = {
         "train_accuracy_shuffled_labels": twin.train_accuracy,
         "test_accuracy": float(np.mean(predict_probabilities(twin.model, maps.images).argmax(axis=1) == maps.labels)),
         "epochs": float(config.epochs),
+        "n_images": float(sample.sum()),
     }
     for measure, by_method in compare_maps(trained_maps, twin_maps).items():
         metrics.update(score_metrics(measure, by_method, params.evaluation, test_against_random=False))

@@ -51,7 +51,7 @@ def test_re_explained_similarity_is_computed_on_the_sample_and_nan_elsewhere():
 
     def similarity(sample):
         chunk = SimpleNamespace(images=images, maps=np.stack([maps["vanilla_gradient"], maps["random"]]), seeds=seeds, sample=sample)
-        return _similarity(chunk, settings, other, classes, config)
+        return _similarity(chunk, settings, lambda: other, classes, config)
 
     every = similarity(np.ones(4, bool))
     part = similarity(np.array([True, False, False, True]))

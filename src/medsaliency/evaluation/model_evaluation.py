@@ -14,7 +14,7 @@ the numbers do not depend on where the tasks ran; statistics and figures are com
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -252,29 +252,39 @@ def evaluate_chunk(chunk: EvaluationChunk, source: ModelSource, settings: TaskSe
     sanity = settings.sanity
     with _clock(seconds, "sanity"):
         if sanity.methods:
-            randomized = explained_model(source.randomized(settings.sanity_seed))
-            similarity = _similarity(chunk, settings, randomized, chunk.classes, sanity)
+            similarity = _similarity(chunk, settings, partial(_randomized, source, settings.sanity_seed), chunk.classes, sanity)
     with _clock(seconds, "random_logit"):
         if sanity.methods and settings.random_logit:
             others = other_classes(chunk.classes, without_marker.shape[1], chunk.evaluation_seeds)
-            random_logit = _similarity(chunk, settings, explained, others, sanity)
+            random_logit = _similarity(chunk, settings, lambda: explained, others, sanity)
     with _clock(seconds, "cascading"):
-        cascading = _cascading(chunk, source, settings)
+        cascading = _cascading(chunk, source, settings, similarity)
     return ChunkEvaluation(pic, curves, road, without_marker, similarity, random_logit, cascading, seconds)
 
 
-def _cascading(chunk: EvaluationChunk, source: ModelSource, settings: TaskSettings) -> dict[str, dict[str, np.ndarray]]:
+def _cascading(
+    chunk: EvaluationChunk, source: ModelSource, settings: TaskSettings, whole: dict[str, np.ndarray]
+) -> dict[str, dict[str, np.ndarray]]:
     """Step label -> method -> SSIM ``[n]`` between the trained model's maps and those of the model
-    whose top blocks are randomised (cumulatively, the seed of the whole-model check)."""
+    whose top blocks are randomised (cumulatively, the seed of the whole-model check). The last step
+    randomises every block, so it is the whole-model check: its methods found in ``whole`` (the sanity
+    SSIMs, method -> ``[n]``) are taken from there, not attributed again."""
     config = settings.cascading
     if config is None or not config.methods:
         return {}
     blocks = randomization_blocks(explained_model(source).model)
     steps = {}
     for top in cascade_steps(len(blocks), settings.cascading_max_steps):
-        randomized = explained_model(source.randomized(settings.sanity_seed, top))
-        steps[f"{top:02d}_{blocks[top - 1][0]}"] = _similarity(chunk, settings, randomized, chunk.classes, config)
+        known = {m: whole[m] for m in config.methods if m in whole} if top == len(blocks) else {}
+        rest = config.model_copy(update={"methods": [m for m in config.methods if m not in known]})
+        found = {**known, **_similarity(chunk, settings, partial(_randomized, source, settings.sanity_seed, top), chunk.classes, rest)}
+        steps[f"{top:02d}_{blocks[top - 1][0]}"] = {m: found[m] for m in config.methods}
     return steps
+
+
+def _randomized(source: ModelSource, seed: int, top_blocks: int | None = None) -> ExplainedModel:
+    """The randomised copy of ``source``'s model (all blocks, or the ``top_blocks`` top ones) in this process."""
+    return explained_model(source.randomized(seed, top_blocks))
 
 
 @contextmanager
@@ -292,14 +302,19 @@ def other_classes(classes: np.ndarray, n_classes: int, evaluation_seeds: np.ndar
 
 
 def _similarity(
-    chunk: EvaluationChunk, settings: TaskSettings, explained: ExplainedModel, classes: np.ndarray, config: AttributionConfig
+    chunk: EvaluationChunk,
+    settings: TaskSettings,
+    model: Callable[[], ExplainedModel],
+    classes: np.ndarray,
+    config: AttributionConfig,
 ) -> dict[str, np.ndarray]:
-    """Method (of ``config``) -> SSIM ``[n]`` between the chunk's maps and the maps that ``explained``
-    gives for ``classes`` ``[n]``: computed for the chunk's ``sample``, NaN for its other images."""
+    """Method (of ``config``) -> SSIM ``[n]`` between the chunk's maps and the maps that ``model()``
+    gives for ``classes`` ``[n]``: computed for the chunk's ``sample``, NaN for its other images (the
+    model is only built when the chunk has sampled images and there are methods to run)."""
     sample = chunk.sample
     similarity = {m: np.full(len(sample), np.nan) for m in config.methods}
-    if sample.any():
-        other = compute_maps(explained, chunk.images[sample], classes[sample], config, chunk.seeds[sample]).maps
+    if sample.any() and config.methods:
+        other = compute_maps(model(), chunk.images[sample], classes[sample], config, chunk.seeds[sample]).maps
         for m, maps in other.items():
             similarity[m][sample] = map_similarity(chunk.maps[settings.methods.index(m)][sample], maps)
     return similarity

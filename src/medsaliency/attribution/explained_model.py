@@ -7,7 +7,7 @@ Built once per model and reused for every image and method:
 - ``input_gradients(x, classes)``: d logit[class] / d x, ``[B, H, W, C]``.
 - ``layer_gradients(x, classes)``: the target layer's activations and d logit[class] / d
   activations, both ``[B, h, w, k]``.
-- ``call_model_function``: the PAIR ``saliency`` contract on top of ``input_gradients``.
+- ``call_model_function``: the PAIR ``saliency`` contract on top of ``input_gradients`` (Guided IG).
 
 Gradients are taken of the explained class's **logit** (the pre-softmax score, as Grad-CAM
 defines it): softmax gradients vanish once a prediction is confident. The logit is read from
@@ -23,6 +23,7 @@ import itertools
 
 import numpy as np
 
+from medsaliency.attribution.batching import fixed_batches
 from medsaliency.errors import ConfigError
 
 HEAD_LAYER = "probabilities"
@@ -52,10 +53,9 @@ class ExplainedModel:
         return self._functions.logits(_images(x))
 
     def probabilities(self, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
-        """Softmax probabilities, ``[B, K]`` float32; ``batch_size`` images per model call (None: all at once)."""
-        if batch_size is not None and len(x) > batch_size:
-            return np.concatenate([self.probabilities(x[start : start + batch_size]) for start in range(0, len(x), batch_size)])
-        logits = self.logits(x)
+        """Softmax probabilities, ``[B, K]`` float32; ``batch_size`` images per model call, the last
+        call padded to that size (None: all at once)."""
+        logits = self.logits(x) if batch_size is None else fixed_batches(self.logits, np.asarray(x), batch_size)
         shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
         return shifted / shifted.sum(axis=1, keepdims=True)
 

@@ -1,23 +1,33 @@
-"""Gradient and path methods from PAIR ``saliency``, driven by :class:`ExplainedModel`'s compiled function.
+"""Gradient and path methods: PAIR ``saliency``'s arithmetic, batched across images and samples.
 
-PAIR's methods explain one image at a time; inside an image they send their path steps or
-noisy samples to the model in batches of ``attribution.batch_size``. Each returns a
-``[H, W, C]`` attribution; :func:`channel_magnitude` reduces it to the map convention
-(``|a|`` summed over channels: PAIR's ``VisualizeImageGrayscale`` reduction, without its
-display-only percentile clipping). Baselines are black (all zeros: images are in [0, 1]).
+Each method computes what PAIR's class of the same name computes for one image (same path
+points, same noise, same sums; ``bench/attribution.py`` and the tests compare the maps with
+PAIR's at r >= 0.9999), but hands every image's path steps or noisy copies to
+:func:`~medsaliency.attribution.batching.gradient_blocks`, which fills model calls of exactly
+``attribution.batch_size`` rows across images (PAIR: one call per image path, one row per call
+for SmoothGrad). Each returns ``[N, H, W]``: the signed ``[N, H, W, C]`` attribution reduced by
+:func:`channel_magnitude` (``|a|`` summed over channels: PAIR's ``VisualizeImageGrayscale``
+reduction, without its display-only percentile clipping). Baselines are black (all zeros:
+images are in [0, 1]). Guided IG, whose path depends on each step's gradient, runs PAIR's own
+``GuidedIG`` image by image.
 
-SmoothGrad draws its noise from NumPy's global generator; it is re-seeded with the image's
-seed before every image, so the same seed gives the same map.
+SmoothGrad's noise comes from NumPy's global generator, re-seeded with the image's seed before
+every image and drawn sample after sample as PAIR draws it, so the same seed gives the same map.
+Blur IG's Gaussian blurs are linear operators on the image rows and columns: they are built once
+per size and sigma (:func:`blur_operators`) and applied as matrix products.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import Field
 
+from medsaliency.attribution.batching import fixed_batches, gradient_blocks
 from medsaliency.attribution.explained_model import ExplainedModel
 from medsaliency.sections import Section
 
@@ -58,7 +68,7 @@ class BlurIGOptions(Section):
     grad_step: float = Field(default=0.01, gt=0)
 
 
-ImageAttribution = Callable[[ExplainedModel, np.ndarray, int, "AttributionConfig"], np.ndarray]
+Path = tuple[np.ndarray, np.ndarray, int]  # (input [H, W, C], baseline [H, W, C], explained class)
 
 
 def channel_magnitude(attribution: np.ndarray) -> np.ndarray:
@@ -66,95 +76,139 @@ def channel_magnitude(attribution: np.ndarray) -> np.ndarray:
     return np.abs(attribution).sum(axis=-1).astype(np.float32)
 
 
-def per_image(method: ImageAttribution) -> Callable:
-    """Lift a one-image PAIR method to ``(explained, images [N,H,W,C], classes [N], config, seeds [N]) -> [N,H,W]``."""
-
-    def attribute(
-        explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray
-    ) -> np.ndarray:
-        maps = []
-        for image, target, seed in zip(images, classes, seeds, strict=True):
-            np.random.seed(int(seed))
-            maps.append(channel_magnitude(method(explained, image.astype(np.float32), int(target), config)))
-        return np.stack(maps)
-
-    attribute.__name__ = method.__name__
-    attribute.__doc__ = method.__doc__
-    attribute.signed = method  # the one-image ``[H, W, C]`` attribution, before the reduction
-    return attribute
-
-
-@per_image
-def vanilla_gradient(explained: ExplainedModel, image: np.ndarray, target: int, config: AttributionConfig) -> np.ndarray:
+def vanilla_gradient(
+    explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray
+) -> np.ndarray:
     """d logit / d input (Simonyan 2014)."""
-    from saliency.core import GradientSaliency
-
-    return GradientSaliency().GetMask(image, explained.call_model_function, {"class": target})
+    return channel_magnitude(fixed_batches(explained.input_gradients, images, config.batch_size, classes))
 
 
-@per_image
-def smoothgrad(explained: ExplainedModel, image: np.ndarray, target: int, config: AttributionConfig) -> np.ndarray:
-    """Mean squared gradient over noisy copies (Smilkov 2017)."""
-    from saliency.core import GradientSaliency
-
-    return GradientSaliency().GetSmoothedMask(image, explained.call_model_function, {"class": target}, **_noise_options(config))
-
-
-@per_image
-def integrated_gradients(explained: ExplainedModel, image: np.ndarray, target: int, config: AttributionConfig) -> np.ndarray:
-    """Integrated Gradients from black (Sundararajan 2017)."""
-    from saliency.core import IntegratedGradients
-
-    return IntegratedGradients().GetMask(image, explained.call_model_function, {"class": target}, **_path_options(image, config))
+def smoothgrad(
+    explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray
+) -> np.ndarray:
+    """Mean squared gradient over ``smoothgrad.nsamples`` noisy copies (Smilkov 2017)."""
+    copies = (noisy_copies(image, seed, config.smoothgrad) for image, seed in zip(images, seeds, strict=True))
+    blocks = ((noisy, np.full(len(noisy), target, np.int32)) for noisy, target in zip(copies, classes, strict=True))
+    squares = [
+        (grads.astype(np.float64) ** 2).mean(axis=0) for grads in gradient_blocks(explained.input_gradients, blocks, config.batch_size)
+    ]
+    return channel_magnitude(np.stack(squares))
 
 
-@per_image
-def smoothgrad_ig(explained: ExplainedModel, image: np.ndarray, target: int, config: AttributionConfig) -> np.ndarray:
-    """SmoothGrad over Integrated Gradients: IG of noisy copies, squared and averaged."""
-    from saliency.core import IntegratedGradients
+def integrated_gradients(
+    explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray
+) -> np.ndarray:
+    """Integrated Gradients from black (Sundararajan 2017), ``integrated_gradients.x_steps`` steps."""
+    paths = ((image, np.zeros_like(image), target) for image, target in zip(images, classes, strict=True))
+    attributions = integrated(explained, paths, config.integrated_gradients.x_steps, config.batch_size)
+    return channel_magnitude(np.stack(list(attributions)))
 
-    return IntegratedGradients().GetSmoothedMask(
-        image, explained.call_model_function, {"class": target}, **_noise_options(config), **_path_options(image, config)
+
+def smoothgrad_ig(
+    explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray
+) -> np.ndarray:
+    """SmoothGrad over Integrated Gradients: IG of ``smoothgrad.nsamples`` noisy copies, squared and averaged."""
+    samples = config.smoothgrad.nsamples
+
+    def paths() -> Iterator[Path]:
+        for image, target, seed in zip(images, classes, seeds, strict=True):
+            for noisy in noisy_copies(image, seed, config.smoothgrad):
+                yield noisy, np.zeros_like(image), target
+
+    attributions = integrated(explained, paths(), config.integrated_gradients.x_steps, config.batch_size)
+    squares = [np.mean([next(attributions) ** 2 for _ in range(samples)], axis=0) for _ in images]
+    return channel_magnitude(np.stack(squares))
+
+
+def noisy_copies(image: np.ndarray, seed: int, options: SmoothingOptions) -> np.ndarray:
+    """``[nsamples, H, W, C]`` float64: ``image`` plus Gaussian noise of std ``stdev_spread`` x (max - min),
+    drawn from NumPy's global generator seeded with ``seed`` (PAIR's draws, one copy after the other)."""
+    np.random.seed(int(seed))
+    stdev = options.stdev_spread * (np.max(image) - np.min(image))
+    return image + np.random.normal(0, stdev, (options.nsamples, *image.shape))
+
+
+def integrated(explained: ExplainedModel, paths: Iterable[Path], steps: int, batch_size: int) -> Iterator[np.ndarray]:
+    """Integrated Gradients ``[H, W, C]`` of each ``(input, baseline, class)`` of ``paths``, in order:
+    PAIR's Riemann sum, the mean gradient at ``baseline + alpha (input - baseline)`` for ``steps``
+    alphas evenly spaced over [0, 1], times ``input - baseline``."""
+    alphas = np.linspace(0, 1, steps)[:, None, None, None]
+    differences: deque[np.ndarray] = deque()
+
+    def blocks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for x, baseline, target in paths:
+            differences.append(x - baseline)
+            yield baseline + alphas * differences[-1], np.full(steps, target, np.int32)
+
+    for grads in gradient_blocks(explained.input_gradients, blocks(), batch_size):
+        yield grads.sum(axis=0) * differences.popleft() / steps
+
+
+def guided_ig(
+    explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray
+) -> np.ndarray:
+    """Guided Integrated Gradients, an adaptive path from black (Kapishnikov 2021): PAIR's ``GuidedIG``,
+    one image at a time (each step's gradient decides the next step), one gradient per step."""
+    return channel_magnitude(
+        np.stack([guided_ig_image(explained, image, int(target), config) for image, target in zip(images, classes, strict=True)])
     )
 
 
-def _noise_options(config: AttributionConfig) -> dict:
-    return {"stdev_spread": config.smoothgrad.stdev_spread, "nsamples": config.smoothgrad.nsamples}
-
-
-def _path_options(image: np.ndarray, config: AttributionConfig) -> dict:
-    return {"x_baseline": np.zeros_like(image), "x_steps": config.integrated_gradients.x_steps, "batch_size": config.batch_size}
-
-
-@per_image
-def guided_ig(explained: ExplainedModel, image: np.ndarray, target: int, config: AttributionConfig) -> np.ndarray:
-    """Guided Integrated Gradients, an adaptive path from black (Kapishnikov 2021); one gradient per step."""
+def guided_ig_image(explained: ExplainedModel, image: np.ndarray, target: int, config: AttributionConfig) -> np.ndarray:
+    """PAIR's Guided IG of one ``[H, W, C]`` image, signed ``[H, W, C]``."""
     from saliency.core import GuidedIG
 
     guided = config.guided_ig
     return GuidedIG().GetMask(
-        image,
+        image.astype(np.float32),
         explained.call_model_function,
         {"class": target},
-        x_baseline=np.zeros_like(image),
+        x_baseline=np.zeros_like(image, np.float32),
         x_steps=guided.x_steps,
         max_dist=guided.max_dist,
         fraction=guided.fraction,
     )
 
 
-@per_image
-def blur_ig(explained: ExplainedModel, image: np.ndarray, target: int, config: AttributionConfig) -> np.ndarray:
-    """Integrated Gradients along a path of Gaussian blurs (Xu 2020)."""
-    from saliency.core import BlurIG
-
+def blur_ig(explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray) -> np.ndarray:
+    """Integrated Gradients along a path of Gaussian blurs (Xu 2020), PAIR's ``BlurIG`` sums: at each of
+    ``steps`` sigmas up to ``max_sigma`` (zero-padded borders), the gradient at the blurred image times
+    d(blurred image)/d sigma (a forward difference of ``grad_step``) times the sigma step, summed, negated."""
     blur = config.blur_ig
-    return BlurIG().GetMask(
-        image,
-        explained.call_model_function,
-        {"class": target},
-        max_sigma=blur.max_sigma,
-        steps=blur.steps,
-        grad_step=blur.grad_step,
-        batch_size=config.batch_size,
-    )
+    sigmas = np.arange(blur.steps + 1) * blur.max_sigma / blur.steps
+    height, width = images.shape[1:3]
+    at = (blur_operators(height, tuple(sigmas[:-1])), blur_operators(width, tuple(sigmas[:-1])))
+    ahead = (blur_operators(height, tuple(sigmas[:-1] + blur.grad_step)), blur_operators(width, tuple(sigmas[:-1] + blur.grad_step)))
+    weights = np.diff(sigmas)[:, None, None, None]
+    slopes: deque[np.ndarray] = deque()
+
+    def blocks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for image, target in zip(images, classes, strict=True):
+            blurred = blurred_copies(image, *at)
+            slopes.append((blurred_copies(image, *ahead) - blurred) / blur.grad_step)
+            yield blurred, np.full(len(blurred), target, np.int32)
+
+    sums = [
+        -(weights * slopes.popleft() * grads).sum(axis=0)
+        for grads in gradient_blocks(explained.input_gradients, blocks(), config.batch_size)
+    ]
+    return channel_magnitude(np.stack(sums))
+
+
+@lru_cache(maxsize=8)
+def blur_operators(size: int, sigmas: tuple[float, ...]) -> np.ndarray:
+    """``[S, size, size]`` float64: row ``i`` of operator ``s`` holds the weights that SciPy's
+    ``gaussian_filter1d(sigma=sigmas[s], mode="constant")`` gives each input position for output
+    ``i`` (the identity for sigma 0, as PAIR leaves the image unblurred there)."""
+    from scipy.ndimage import gaussian_filter1d
+
+    identity = np.eye(size)
+    return np.stack([identity if sigma == 0 else gaussian_filter1d(identity, sigma, axis=0, mode="constant") for sigma in sigmas])
+
+
+def blurred_copies(image: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """``[S, H, W, C]`` float64: ``image`` ``[H, W, C]`` blurred along its rows and columns by each of the
+    ``S`` operator pairs ``rows`` ``[S, H, H]`` and ``columns`` ``[S, W, W]``."""
+    channels = np.moveaxis(image.astype(np.float64), -1, 0)[None]  # [1, C, H, W]
+    blurred = rows[:, None] @ channels @ np.swapaxes(columns, 1, 2)[:, None]
+    return np.moveaxis(blurred, 1, -1)

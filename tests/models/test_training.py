@@ -17,6 +17,7 @@ from medsaliency.models.training import (
     predict_probabilities,
     recompute_batch_norm_statistics,
     run_epochs,
+    validate,
 )
 
 TRAIN = TrainConfig(patience=5, mixed_precision=False, deterministic=True, featureless=FeaturelessConfig(copies=1, known_fraction=0.01))
@@ -161,3 +162,24 @@ def test_the_epoch_loop_drives_callbacks_like_fit_stops_early_and_restores_the_b
     assert validations == [0, 1, 2, 3] and batches.epoch == 4  # one validation and one reshuffle per epoch
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), snapshots[1], strict=True))  # epoch 1's weights
     assert not all(np.array_equal(a, b) for a, b in zip(snapshots[1], snapshots[3], strict=True))
+
+
+def test_validation_gives_evaluates_numbers_and_calls_the_test_hooks():
+    keras.utils.set_random_seed(4)
+    model = build_classifier("small_cnn", 16, 3, 0.0)
+    model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(2)
+    x, y = rng.random((21, 16, 16, 1), dtype=np.float32), np.eye(3, dtype=np.float32)[rng.integers(0, 3, 21)]
+    calls = []
+
+    class Hooks(keras.callbacks.Callback):
+        def on_test_begin(self, logs=None):
+            calls.append("begin")
+
+        def on_test_end(self, logs=None):
+            calls.append(sorted(logs))
+
+    ours = validate(model, x, y, 8, keras.callbacks.CallbackList([Hooks()], model=model))
+    theirs = model.evaluate(x, y, batch_size=8, return_dict=True, verbose=0)
+    assert calls == ["begin", sorted(theirs)]
+    assert ours == pytest.approx(theirs, rel=1e-5)

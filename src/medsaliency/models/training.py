@@ -101,8 +101,8 @@ def fit_classifier(
 
 def run_epochs(model, batches, validation: tuple[np.ndarray, np.ndarray], epochs: int, callbacks: Sequence):
     """``model.fit``'s loop, batch by batch: ``train_on_batch`` on each of ``batches`` (a
-    :class:`~medsaliency.models.batches.TrainingBatches`), then ``evaluate`` on ``validation``
-    (``val_*`` logs; the callbacks' ``on_test_*`` hooks run there), with the same callback calls as
+    :class:`~medsaliency.models.batches.TrainingBatches`), then validation on ``validation``
+    (:func:`validate`: ``val_*`` logs; the callbacks' ``on_test_*`` hooks run there), with the same callback calls as
     ``fit`` (early stopping, Optuna pruning, logging); returns the Keras ``History``.
 
     Why not ``fit``: on TensorFlow, Keras feeds a ``PyDataset`` through ``tf.data.Dataset.from_generator``
@@ -128,13 +128,31 @@ def run_epochs(model, batches, validation: tuple[np.ndarray, np.ndarray], epochs
             images += len(batch[0])
         batches.on_epoch_end()
         logs = {key: value / images for key, value in totals.items()}
-        evaluation = model.evaluate(*validation, batch_size=batches.batch_size, callbacks=callback_list, return_dict=True, verbose=0)
+        evaluation = validate(model, *validation, batches.batch_size, callback_list)
         logs.update({f"val_{key}": value for key, value in evaluation.items()})
         callback_list.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
     callback_list.on_train_end(logs)
     return model.history
+
+
+def validate(model, x: np.ndarray, y: np.ndarray, batch_size: int, callback_list) -> dict[str, float]:
+    """``model.evaluate``'s numbers (loss and metrics averaged over images) from ``test_on_batch`` calls,
+    with its ``on_test_*`` callback calls. Why not ``evaluate``: on TensorFlow it builds a new
+    ``tf.data`` pipeline on every call, which costs time each epoch and prints an ``E0000 ...
+    use_unbounded_threadpool`` line (TensorFlow's own op-definition mismatch, harmless but read as an error)."""
+    callback_list.on_test_begin()
+    totals: dict[str, float] = {}
+    for step, start in enumerate(range(0, len(x), batch_size)):
+        callback_list.on_test_batch_begin(step)
+        rows = slice(start, start + batch_size)
+        batch_logs = model.test_on_batch(x[rows], y[rows], return_dict=True)
+        callback_list.on_test_batch_end(step, batch_logs)
+        totals = {key: totals.get(key, 0.0) + value * len(x[rows]) for key, value in batch_logs.items()}
+    logs = {key: value / len(x) for key, value in totals.items()}
+    callback_list.on_test_end(logs)
+    return logs
 
 
 def population_batch_norm_statistics(x: np.ndarray, batch_size: int):

@@ -71,7 +71,7 @@ def time_placements(work: Callable, images: int, scheduler: str | None = None) -
         legs.append(_timed(label, config, work, images))
     with contextlib.ExitStack() as stack:
         address = scheduler or stack.enter_context(external_cluster())
-        legs.append(_timed("external cluster", ComputeConfig(scheduler=address, workers=0, batches_per_task=1, gpu=False), work, images))
+        legs.append(_timed("external cluster", ComputeConfig(scheduler=address, workers=0, images_per_task=8, gpu=False), work, images))
     return legs
 
 
@@ -92,7 +92,7 @@ def print_table(legs: list[dict], same: bool) -> None:
 
 
 def _local(workers: int) -> ComputeConfig:
-    return ComputeConfig(scheduler="local", workers=workers, batches_per_task=1, gpu=False)
+    return ComputeConfig(scheduler="local", workers=workers, images_per_task=8, gpu=False)
 
 
 def _timed(label: str, config: ComputeConfig, work: Callable, images: int) -> dict:

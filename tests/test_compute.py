@@ -39,7 +39,7 @@ def prepared_copy(first_run, destination: Path, scheduler: str = "sync", workers
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["attribution"].update(methods=METHODS, batch_size=1)
     params["evaluation"]["sanity_methods"] = ["vanilla_gradient", "gradcam", "random"]
-    params["compute"] = {"scheduler": scheduler, "workers": workers, "batches_per_task": 1, "gpu": False}
+    params["compute"] = {"scheduler": scheduler, "workers": workers, "images_per_task": 1, "gpu": False}
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return root
 
@@ -188,7 +188,7 @@ def test_a_worker_that_cannot_load_the_model_fails_the_stage_naming_itself_and_t
 
 
 def test_tasks_come_back_in_order_from_this_process():
-    with task_runner(ComputeConfig(scheduler="sync", workers=0, batches_per_task=1, gpu=False)) as runner:
+    with task_runner(ComputeConfig(scheduler="sync", workers=0, images_per_task=1, gpu=False)) as runner:
         assert isinstance(runner, InProcess)
         assert runner.map(lambda chunk, add: chunk + add, [1, 2, 3], "add", add=10) == [11, 12, 13]
     assert chunk_slices(5, 2) == [slice(0, 2), slice(2, 4), slice(4, 5)]
@@ -201,6 +201,6 @@ def test_an_unreachable_scheduler_is_named(monkeypatch):
     monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", "tcp://127.0.0.1:9")
     with (
         pytest.raises(ComputeError, match=r"tcp://127.0.0.1:9"),
-        task_runner(ComputeConfig(scheduler="sync", workers=0, batches_per_task=1, gpu=False)),
+        task_runner(ComputeConfig(scheduler="sync", workers=0, images_per_task=1, gpu=False)),
     ):
         pass

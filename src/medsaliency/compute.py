@@ -202,6 +202,13 @@ def _print_progress(label: str, done: int, total: int) -> None:
     print(f"{label}: {done}/{total} tasks", flush=True, file=sys.stdout)
 
 
+def worker_seconds(label: str, wall_seconds: float, placement: Placement, images: int) -> str:
+    """One line for the stage's log: ``wall_seconds`` x workers / ``images``, what one image cost the
+    cluster (worker-seconds per image; comparable between clusters of any size)."""
+    per_image = wall_seconds * placement.workers / max(images, 1)
+    return f"{label}: {images} images in {wall_seconds:.1f} s on {placement.workers} worker(s): {per_image:.2f} worker-seconds per image"
+
+
 def describe(placement: Placement) -> str:
     """One line for the stage's log: where its tasks run, and the dashboard when there is one."""
     where = "in this process" if placement.scheduler == SYNC else f"on {placement.workers} Dask worker(s) of {placement.address}"

@@ -345,7 +345,8 @@ class ComputeConfig(_Section):
     ``scheduler``: ``local`` (an embedded Dask ``LocalCluster`` of ``workers`` processes, one thread
     each; 0 = one per CPU core), ``sync`` (in the stage's own process, no Dask), or the address of
     an existing Dask scheduler (``tcp://host:8786``). ``DASK_SCHEDULER_ADDRESS`` in the environment
-    overrides it. ``batches_per_task``: images per task, in ``attribution.batch_size`` batches.
+    overrides it. ``images_per_task``: test images per task (small, so that every worker gets several
+    tasks; each model call is still padded to ``attribution.batch_size`` rows).
     ``gpu``: attribution tasks ask for a ``GPU`` resource (workers started with ``--resources GPU=1``;
     the local cluster then runs one GPU worker).
     Outputs do not depend on any of these (a model call sees the same batch and one thread
@@ -354,7 +355,7 @@ class ComputeConfig(_Section):
 
     scheduler: str = Field(min_length=1)
     workers: int = Field(ge=0)
-    batches_per_task: int = Field(ge=1)
+    images_per_task: int = Field(ge=1)
     gpu: bool
 
 

@@ -20,7 +20,7 @@ from medsaliency.attribution.explained_model import ExplainedModel
 from medsaliency.config import Params, TrainConfig
 from medsaliency.errors import ConfigError, MedsaliencyError
 
-KEPT_MODELS = 4  # per process: the trained model and its randomised copies (a cascade's steps come one after another)
+KEPT_MODELS = 6  # per process: the trained model, its randomised copy and a cascade's steps (4 by default), reused task after task
 
 
 class ModelLoadError(MedsaliencyError):

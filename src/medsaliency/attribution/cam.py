@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import Field
 
+from medsaliency.attribution.batching import fixed_batches
 from medsaliency.attribution.explained_model import ExplainedModel
 from medsaliency.sections import Section
 
@@ -59,11 +60,9 @@ def _gradient_weighted_cam(
     explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, batch_size: int, channel_weights
 ) -> np.ndarray:
     """``relu(sum_k w_k A_k)`` upsampled, with ``w = channel_weights(A, dS/dA)`` of shape ``[B, 1, 1, k]``."""
-    cams = []
-    for batch in _batches(len(images), batch_size):
-        activations, gradients = explained.layer_gradients(images[batch], classes[batch])
-        cams.append(np.maximum((activations * channel_weights(activations, gradients)).sum(axis=-1), 0))
-    return upsample(np.concatenate(cams), images.shape[1:3])
+    activations, gradients = fixed_batches(explained.layer_gradients, images, batch_size, classes)
+    cams = np.maximum((activations * channel_weights(activations, gradients)).sum(axis=-1), 0)
+    return upsample(cams, images.shape[1:3])
 
 
 def _gradcam_weights(activations: np.ndarray, gradients: np.ndarray) -> np.ndarray:
@@ -83,13 +82,12 @@ def scorecam(
     explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray
 ) -> np.ndarray:
     """Score-CAM maps, ``[N, H, W]``: one forward pass per (image, channel), batched."""
+    activations, _ = fixed_batches(explained.layer_gradients, images, config.batch_size, classes)
     cams = []
-    for batch in _batches(len(images), config.batch_size):
-        activations, _ = explained.layer_gradients(images[batch], classes[batch])
-        for image, target, channels in zip(images[batch], classes[batch], activations, strict=True):
-            channels = _strongest_channels(channels, config.scorecam.max_channels)
-            weights = _channel_scores(explained, image, int(target), channels, config.batch_size)
-            cams.append(np.maximum((channels * weights).sum(axis=-1), 0))
+    for image, target, channels in zip(images, classes, activations, strict=True):
+        channels = _strongest_channels(channels, config.scorecam.max_channels)
+        weights = _channel_scores(explained, image, int(target), channels, config.batch_size)
+        cams.append(np.maximum((channels * weights).sum(axis=-1), 0))
     return upsample(np.stack(cams), images.shape[1:3])
 
 

@@ -4,9 +4,10 @@
 :func:`explain` runs every method of ``attribution.methods`` on them, chunk by chunk on a
 :class:`~medsaliency.compute.TaskRunner` (Dask workers or this process; each worker loads the
 model once from its registry URI), and returns an :class:`Explanation`, which
-:meth:`Explanation.maps_file` turns into the attribute stage's output. A chunk is whole
-``attribution.batch_size`` batches and every model call sees the same batch wherever it runs,
-so the maps do not depend on where or in how many tasks they were computed.
+:meth:`Explanation.maps_file` turns into the attribute stage's output. A chunk is
+``compute.images_per_task`` images; every model call is padded to ``attribution.batch_size``
+rows and a row's result does not depend on the others of its call, so the maps do not depend
+on where or in how many tasks they were computed.
 """
 
 from __future__ import annotations
@@ -120,10 +121,12 @@ def explain(
     source: ModelSource, model: RegisteredModel, sample: Sample, config: AttributionConfig, runner: TaskRunner, compute: ComputeConfig
 ) -> Explanation:
     """Every method of ``config.methods`` on ``sample`` for the champion of ``model``, loaded from
-    ``source``, in tasks of ``compute.batches_per_task`` x ``attribution.batch_size`` images run by
+    ``source``, in tasks of ``compute.images_per_task`` images run by
     ``runner`` (here or on Dask workers; ``compute.gpu``: on GPU workers)."""
-    size = config.batch_size * compute.batches_per_task
-    parts = [SampleChunk(sample.images[part], sample.labels[part], sample.seeds[part]) for part in chunk_slices(len(sample.ids), size)]
+    parts = [
+        SampleChunk(sample.images[part], sample.labels[part], sample.seeds[part])
+        for part in chunk_slices(len(sample.ids), compute.images_per_task)
+    ]
     label = f"{model.name} v{model.champion_version}: attribution"
     results = runner.map(explain_chunk, parts, label, gpu=compute.gpu, source=source, config=config)
     joined = _joined(results, [len(part.images) for part in parts], config)

@@ -177,11 +177,10 @@ def evaluate_model(maps: MapsFile, source: ModelSource, params: Params, mask_kin
 
 
 def evaluation_chunks(maps: MapsFile, masks: np.ndarray, params: Params) -> list[EvaluationChunk]:
-    """The maps file cut into tasks of ``compute.batches_per_task`` x ``attribution.batch_size`` images."""
+    """The maps file cut into tasks of ``compute.images_per_task`` images."""
     seeds = image_seeds(params.attribution.seed, maps.ids)
     evaluation_seeds = image_seeds(params.evaluation.seed, maps.ids)
     sample = randomization_sample(maps, params.evaluation)
-    size = params.attribution.batch_size * params.compute.batches_per_task
     return [
         EvaluationChunk(
             maps.images[part],
@@ -194,7 +193,7 @@ def evaluation_chunks(maps: MapsFile, masks: np.ndarray, params: Params) -> list
             evaluation_seeds[part],
             sample[part],
         )
-        for part in chunk_slices(len(maps.ids), size)
+        for part in chunk_slices(len(maps.ids), params.compute.images_per_task)
     ]
 
 

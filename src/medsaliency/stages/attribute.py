@@ -14,6 +14,7 @@ of its maps file (how ``evaluate`` finds the run), holding the method options,
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,7 @@ GRID_ROWS = 6
 
 def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path = Path(".")) -> int:
     from medsaliency.attribution.explanation import choose_sample, explain, target_layer
-    from medsaliency.compute import describe, task_runner
+    from medsaliency.compute import describe, task_runner, worker_seconds
     from medsaliency.model_source import champion_source
     from medsaliency.tracking import configure_mlflow, ensure_experiment, experiment_name
 
@@ -48,7 +49,9 @@ def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path =
         for entry in models:
             layer = target_layer(entry.backbone, config)
             source = champion_source(entry.name, entry.champion_version, dataset_name, layer, params, uri)
+            start = time.perf_counter()
             explanation = explain(source, entry, sample, config, runner, params.compute)
+            print(worker_seconds(f"{entry.name}: attribution", time.perf_counter() - start, runner.placement, len(sample.ids)), flush=True)
             path = explanation.maps_file(sample, config).write(staging / f"{entry.name}.npz")
             log_explanation(explanation, sample, params, dataset_name, path, experiment_id, root, runner.placement)
     return 0

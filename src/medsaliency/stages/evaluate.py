@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +53,7 @@ REMOVAL_AXES = {
 
 
 def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path = Path(".")) -> int:
-    from medsaliency.compute import describe, task_runner
+    from medsaliency.compute import describe, task_runner, worker_seconds
     from medsaliency.evaluation.model_evaluation import evaluate_model
     from medsaliency.model_source import champion_source
     from medsaliency.tracking import configure_mlflow, explanation_run
@@ -73,7 +74,9 @@ def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path =
             maps = MapsFile.read(path)
             run_id = explanation_run(dataset_name, path)
             source = champion_source(maps.model_name, maps.model_version, dataset_name, maps.target_layer, params, uri)
+            start = time.perf_counter()
             evaluation = evaluate_model(maps, source, params, mask_kind, runner)
+            print(worker_seconds(f"{entry.name}: evaluation", time.perf_counter() - start, runner.placement, len(maps.ids)), flush=True)
             write_outputs(entry.name, evaluation, metrics_folder, curves_folder, details_folder)
             log_evaluation(run_id, entry.name, maps, evaluation, params, runner.placement)
             print(f"{entry.name}: " + ", ".join(f"{m} SIC {evaluation.metrics[f'sic_auc.{m}']:.3f}" for m in maps.method_names))

@@ -1,13 +1,15 @@
-"""Attribution speed: the reference way (per image, eager) against ours (compiled, batched), side by side.
+"""Attribution speed: the reference way (per image, eager), the previous way (PAIR per image on our
+compiled functions) and ours (batched across images), side by side.
 
 Same model, images and parameters (``attribution`` in params.yaml). The reference does what
 the paper's code does: for every image, PAIR ``saliency`` with an eager ``GradientTape``
 ``call_model_function`` on a clone of the model whose softmax is replaced by a linear
 output (tf-keras-vis' ``ReplaceToLinear``), and tf-keras-vis ``Gradcam``/``GradcamPlusPlus``/
 ``Scorecam`` objects built anew for every image, and XRAI segmenting and integrating anew
-for each algorithm. Ours is :mod:`medsaliency.attribution`.
-Prints seconds per image per method for both, the ratio, and the Pearson r between the two
-maps of every image (NumPy's generator is re-seeded per image identically on both sides, so
+for each algorithm. The previous way is PAIR's classes image by image on :class:`ExplainedModel`'s
+compiled function (:mod:`medsaliency.attribution.pair_reference`). Ours is :mod:`medsaliency.attribution`.
+Prints seconds per image per method for the three, the ratios, and the smallest Pearson r between
+ours and each other's map of every image (NumPy's generator is re-seeded per image identically on both sides, so
 SmoothGrad's noise is the same). Run after ``make run`` (it explains prepared test images)::
 
     .venv/bin/python bench/attribution.py --backbone small_cnn --images 6
@@ -26,9 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from medsaliency.attribution import gradients
 from medsaliency.attribution.explained_model import ExplainedModel
 from medsaliency.attribution.methods import LABELS, compute_maps, image_seeds
+from medsaliency.attribution.pair_reference import METHODS as PAIR_METHODS
+from medsaliency.attribution.pair_reference import pair_map
 from medsaliency.config import load_params
 from medsaliency.npz import load_npz
 from medsaliency.paths import prepared_dir
@@ -61,33 +64,13 @@ def eager_call_model_function(linear_model):
     return call_model_function
 
 
-class EagerModel:
-    """Stands in for :class:`ExplainedModel` in the PAIR methods: only ``call_model_function`` is used."""
-
-    def __init__(self, linear_model):
-        self.call_model_function = eager_call_model_function(linear_model)
-
-
 def reference_map(method: str, model, linear_model, image: np.ndarray, target: int, seed: int, config, target_layer: str) -> np.ndarray:
     """One image, one method, the reference way: ``[H, W]`` float32."""
-    np.random.seed(seed)
     if method in CAM_REFERENCES:
         return reference_cam(method, model, image, target, config, target_layer)
     if method == "random":
         return np.random.default_rng(seed).random(image.shape[:2], dtype=np.float32)
-    if method.startswith("xrai"):
-        from saliency.core import XRAI, XRAIParameters
-
-        parameters = XRAIParameters(
-            steps=config.xrai.steps, area_threshold=config.xrai.area_threshold, algorithm=method.removeprefix("xrai_")
-        )
-        call_model_function = eager_call_model_function(linear_model)
-        return (
-            XRAI()
-            .GetMask(image, call_model_function, {"class": target}, batch_size=config.batch_size, extra_parameters=parameters)
-            .astype(np.float32)
-        )
-    return gradients.channel_magnitude(getattr(gradients, method).signed(EagerModel(linear_model), image, target, config))
+    return pair_map(method, eager_call_model_function(linear_model), image, target, seed, config)
 
 
 def reference_cam(method: str, model, image: np.ndarray, target: int, config, target_layer: str) -> np.ndarray:
@@ -180,6 +163,18 @@ def reference_comparison(args: argparse.Namespace) -> None:
     setup = time.perf_counter() - start
     ours = compute_maps(explained, images, classes, config, seeds)
 
+    previous_seconds, previous_maps = {}, {}
+    for method in config.methods:
+        if method not in PAIR_METHODS:  # unchanged since: the Grad-CAM family and Random
+            previous_seconds[method], previous_maps[method] = ours.seconds_per_image[method], list(ours.maps[method])
+            continue
+        start = time.perf_counter()
+        previous_maps[method] = [
+            pair_map(method, explained.call_model_function, image, int(c), int(s), config)
+            for image, c, s in zip(images, classes, seeds, strict=True)
+        ]
+        previous_seconds[method] = (time.perf_counter() - start) / len(images)
+
     linear_model = linear_clone(model)
     reference_seconds, reference_maps = {}, {}
     for method in config.methods:
@@ -193,12 +188,20 @@ def reference_comparison(args: argparse.Namespace) -> None:
     print(
         f"{args.backbone} on {len(images)} {args.dataset} test images of {images.shape[1]} px; ours: {setup:.2f} s once to build and trace"
     )
-    print(f"{'method':<22}{'reference s/img':>16}{'ours s/img':>12}{'ratio':>8}{'min r':>8}")
+    print(
+        f"{'method':<22}{'reference s/img':>16}{'previous s/img':>15}{'ours s/img':>12}{'x ref':>7}{'x prev':>7}{'r ref':>9}{'r prev':>9}"
+    )
     for method in config.methods:
         r = min(pearson(a, b) for a, b in zip(ours.maps[method], reference_maps[method], strict=True))
-        ratio = reference_seconds[method] / ours.seconds_per_image[method]
-        print(f"{LABELS[method]:<22}{reference_seconds[method]:>16.4f}{ours.seconds_per_image[method]:>12.4f}{ratio:>8.1f}{r:>8.4f}")
+        r_previous = min(pearson(a, b) for a, b in zip(ours.maps[method], previous_maps[method], strict=True))
+        mine = ours.seconds_per_image[method]
+        print(
+            f"{LABELS[method]:<22}{reference_seconds[method]:>16.4f}{previous_seconds[method]:>15.4f}{mine:>12.4f}"
+            f"{reference_seconds[method] / mine:>7.1f}{previous_seconds[method] / mine:>7.1f}{r:>9.6f}{r_previous:>9.6f}"
+        )
     reference_total, ours_total = sum(reference_seconds.values()), sum(ours.seconds_per_image.values())
+    previous_total = sum(previous_seconds.values())
+    print(f"{'all methods, previous':<22}{previous_total:>16.4f}{'':>15}{ours_total:>12.4f}{'':>7}{previous_total / ours_total:>7.1f}")
     amortised = ours_total + setup / len(images)
     print(f"{'all methods':<22}{reference_total:>16.4f}{ours_total:>12.4f}{reference_total / ours_total:>8.1f}")
     print(

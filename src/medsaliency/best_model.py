@@ -105,7 +105,7 @@ def log_keras_model(model, example: np.ndarray):
             model,
             name="model",
             pip_requirements=pip_requirements(),
-            signature=infer_signature(example, np.asarray(model.predict(example, verbose=0))),
+            signature=infer_signature(example, np.asarray(model.predict_on_batch(example))),
             input_example=example,
         )
 

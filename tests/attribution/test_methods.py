@@ -6,9 +6,10 @@ import pytest
 from conftest import REGION, region_model, tiny_params_raw
 from saliency.core import IntegratedGradients
 
-from medsaliency.attribution import cam, gradients
+from medsaliency.attribution import cam
 from medsaliency.attribution.explained_model import ExplainedModel
 from medsaliency.attribution.methods import METHODS, AttributionError, check_maps, compute_maps, explained_classes, image_seeds
+from medsaliency.attribution.pair_reference import pair_map
 from medsaliency.attribution.random_map import random_map
 from medsaliency.attribution.selection import select_images
 from medsaliency.config import AttributionConfig
@@ -48,27 +49,6 @@ def test_integrated_gradients_are_complete(small_model, images):
     assert attribution.sum() == pytest.approx(difference, rel=0.02, abs=1e-4)
 
 
-def pair_map(method: str, explained: ExplainedModel, image: np.ndarray, target: int, seed: int, config: AttributionConfig) -> np.ndarray:
-    """PAIR ``saliency``'s own class for ``method`` on one image, reduced to the map convention."""
-    from saliency.core import XRAI, BlurIG, GradientSaliency, XRAIParameters
-
-    np.random.seed(seed)
-    call, args, zeros = explained.call_model_function, {"class": target}, np.zeros_like(image)
-    path = {"x_baseline": zeros, "x_steps": config.integrated_gradients.x_steps, "batch_size": config.batch_size}
-    noise = {"stdev_spread": config.smoothgrad.stdev_spread, "nsamples": config.smoothgrad.nsamples}
-    if method.startswith("xrai"):
-        parameters = XRAIParameters(steps=config.xrai.steps, algorithm=method.removeprefix("xrai_"))
-        return XRAI().GetMask(image, call, args, batch_size=config.batch_size, extra_parameters=parameters).astype(np.float32)
-    signed = {
-        "vanilla_gradient": lambda: GradientSaliency().GetMask(image, call, args),
-        "smoothgrad": lambda: GradientSaliency().GetSmoothedMask(image, call, args, **noise),
-        "integrated_gradients": lambda: IntegratedGradients().GetMask(image, call, args, **path),
-        "smoothgrad_ig": lambda: IntegratedGradients().GetSmoothedMask(image, call, args, **noise, **path),
-        "blur_ig": lambda: BlurIG().GetMask(image, call, args, **config.blur_ig.model_dump(), batch_size=config.batch_size),
-    }[method]()
-    return gradients.channel_magnitude(signed)
-
-
 @pytest.mark.parametrize(
     "method", ["vanilla_gradient", "smoothgrad", "integrated_gradients", "smoothgrad_ig", "blur_ig", "xrai_full", "xrai_fast"]
 )
@@ -79,7 +59,7 @@ def test_batched_methods_give_pairs_maps(small_model, method):
     classes, seeds = np.array([0, 1, 2, 1, 0], np.int32), np.array([3, 4, 5, 6, 7], np.uint32)
     ours = METHODS[method].compute(small_model, images, classes, config, seeds)
     for mine, image, target, seed in zip(ours, images, classes, seeds, strict=True):
-        theirs = pair_map(method, small_model, image, int(target), int(seed), config)
+        theirs = pair_map(method, small_model.call_model_function, image, int(target), int(seed), config)
         assert np.corrcoef(mine.ravel(), theirs.ravel())[0, 1] > 0.99999
         np.testing.assert_allclose(mine, theirs, rtol=2e-3, atol=1e-5 * np.abs(theirs).max())
 

@@ -1,9 +1,10 @@
 """ROAD: the noisy linear imputation and the MoRF curve, checked against Quantus 0.6.0."""
 
 import numpy as np
+import pytest
 from conftest import REGION, region_model
 
-from medsaliency.evaluation.road import ImageRoad, RoadSettings, image_road, noisy_linear_imputation, removal_masks
+from medsaliency.evaluation.road import NEIGHBOUR_WEIGHTS, ImageRoad, RoadSettings, image_road, noisy_linear_imputation, removal_masks
 
 
 def test_imputation_is_a_neighbour_mean_that_keeps_known_pixels():
@@ -68,3 +69,21 @@ def test_imputation_and_morf_accuracies_match_quantus():
     theirs = metric(model=model, x_batch=images, y_batch=labels, a_batch=maps[:, None], channel_first=False)
     np.testing.assert_allclose(our_accuracy, [theirs[p] for p in settings.percentages])
     assert labels.tolist() == [0] * 4 + [1] * 4 and len(set(our_accuracy)) > 1  # removal changes some predictions
+
+
+@pytest.mark.parametrize("share", [0.1, 0.5, 0.9])
+def test_each_imputed_pixel_is_the_weighted_mean_of_its_neighbours(share):
+    """The sparse solve's defining equations hold to 1e-9."""
+    rng = np.random.default_rng(4)
+    image = rng.random((24, 20, 2))
+    removed = rng.random((24, 20)) < share
+    imputed = noisy_linear_imputation(image, removed, 0.0, rng)
+    padded = np.pad(imputed, ((1, 1), (1, 1), (0, 0)))
+    inside = np.pad(np.ones((24, 20)), 1)
+    total, weights = np.zeros_like(image), np.zeros((24, 20, 1))
+    for (dr, dc), weight in NEIGHBOUR_WEIGHTS.items():
+        window = (slice(1 + dr, 25 + dr), slice(1 + dc, 21 + dc))
+        total += weight * padded[window]
+        weights += weight * inside[window][..., None]
+    np.testing.assert_allclose(imputed[removed], (total / weights)[removed], atol=1e-9)
+    np.testing.assert_array_equal(imputed[~removed], image[~removed])

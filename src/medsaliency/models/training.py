@@ -196,5 +196,7 @@ def recompute_batch_norm_statistics(model, x: np.ndarray, batch_size: int) -> No
 
 
 def predict_probabilities(model, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
-    """float32 ``[N, K]`` softmax outputs."""
-    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
+    """float32 ``[N, K]`` softmax outputs, ``predict_on_batch`` over ``batch_size`` images at a time
+    (``model.predict`` would build a ``tf.data`` pipeline: see :func:`validate`)."""
+    batches = [np.asarray(model.predict_on_batch(x[start : start + batch_size])) for start in range(0, len(x), batch_size)]
+    return np.concatenate(batches).astype(np.float32) if batches else np.zeros((0, int(model.output_shape[-1])), np.float32)

@@ -37,7 +37,7 @@ from medsaliency.backends import SINGLE_THREAD_ENVIRONMENT
 
 os.environ.update(SINGLE_THREAD_ENVIRONMENT)
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 
 def best_seconds(function, repeats: int = 5) -> float:

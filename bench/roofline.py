@@ -21,7 +21,8 @@ Keras backend of params.yaml. Three parts:
 
     .venv/bin/python bench/roofline.py --dataset brain_tumor --images 8
 
-Prints per line: seconds per image (the training line: per epoch), GFLOP per image (per epoch), GFLOP/s reached and its fraction of the roof.
+Prints per line: seconds and GFLOP per image (the training line: per epoch), the GFLOP/s reached
+and its fraction of the roof.
 What is left between that fraction and 1 is what is not arithmetic (Python, segmentation, blurs,
 entropy estimation, imputation solves) or arithmetic below the roof (small batches).
 """

@@ -106,7 +106,7 @@ def main() -> None:
     )
     parser.add_argument("--scheduler", default=None, help="with --placements: an external scheduler's address (default: start one)")
     parser.add_argument(
-        "--task-images", type=int, default=None, help="with --placements: images per task (default: attribution.batch_size, 32)"
+        "--task-images", type=int, default=None, help="with --placements: images per task (default: compute.images_per_task)"
     )
     args = parser.parse_args()
     reference_comparison(args)
@@ -133,7 +133,10 @@ def attribution_placements(dataset: str, count: int, params, scheduler: str | No
     sample = type(sample)(*(getattr(sample, name)[:count] for name in sample.__dataclass_fields__))
     source = champion_source(entry.name, entry.champion_version, dataset, target_layer(entry.backbone, config), params, uri)
     legs = time_placements(
-        lambda runner: explain(source, entry, sample, config, runner, params.compute).attributions.maps, count, scheduler
+        lambda runner: explain(source, entry, sample, config, runner, params.compute).attributions.maps,
+        count,
+        params.compute.images_per_task,
+        scheduler,
     )
     what = f"{entry.name} v{entry.champion_version}, {count} images x {len(config.methods)} methods"
     print(f"\nattribute tasks: {what}, cold (model loads included)")

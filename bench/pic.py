@@ -141,7 +141,7 @@ def main() -> None:
     parser.add_argument("--placements", action="store_true", help="then time PIC tasks on 1 process, the local and an external cluster")
     parser.add_argument("--scheduler", default=None, help="with --placements: an external scheduler's address (default: start one)")
     parser.add_argument(
-        "--task-images", type=int, default=None, help="with --placements: images per task (default: attribution.batch_size, 32)"
+        "--task-images", type=int, default=None, help="with --placements: images per task (default: compute.images_per_task)"
     )
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args()
@@ -210,7 +210,12 @@ def pic_placements(dataset: str, count: int, params, scheduler: str | None) -> N
     off = {"sanity_methods": [], "insertion_deletion": None, "road": None, "random_logit": False, "complexity": False}
     pic_only = params.model_copy(update={"evaluation": params.evaluation.model_copy(update=off)})
     mask_kind = params.dataset(dataset).mask_kind
-    legs = time_placements(lambda runner: evaluate_model(subset, source, pic_only, mask_kind, runner).pic.auc, len(subset.ids), scheduler)
+    legs = time_placements(
+        lambda runner: evaluate_model(subset, source, pic_only, mask_kind, runner).pic.auc,
+        len(subset.ids),
+        params.compute.images_per_task,
+        scheduler,
+    )
     print(f"\nPIC tasks of evaluate: {len(subset.ids)} images x {len(saved.methods)} methods, AIC + SIC, cold (model loads included)")
     print_table(legs, identical(legs, arrays_equal))
 

@@ -64,14 +64,19 @@ def external_cluster(workers: int = 2) -> Iterator[str]:
                 process.wait(timeout=60)
 
 
-def time_placements(work: Callable, images: int, scheduler: str | None = None) -> list[dict]:
-    """``work(runner)`` on each placement: ``{"placement", "workers", "seconds", "images_per_s", "result"}``."""
+def time_placements(work: Callable, images: int, images_per_task: int, scheduler: str | None = None) -> list[dict]:
+    """``work(runner)`` on each placement, in tasks of ``images_per_task`` images:
+    ``{"placement", "workers", "seconds", "images_per_s", "result"}``."""
     legs = []
-    for label, config in (("1 process", _local(1)), ("local cluster", _local(0))):
+    for label, config in (("1 process", _local(1, images_per_task)), ("local cluster", _local(0, images_per_task))):
         legs.append(_timed(label, config, work, images))
     with contextlib.ExitStack() as stack:
         address = scheduler or stack.enter_context(external_cluster())
-        legs.append(_timed("external cluster", ComputeConfig(scheduler=address, workers=0, images_per_task=8, gpu=False), work, images))
+        legs.append(
+            _timed(
+                "external cluster", ComputeConfig(scheduler=address, workers=0, images_per_task=images_per_task, gpu=False), work, images
+            )
+        )
     return legs
 
 
@@ -91,8 +96,8 @@ def print_table(legs: list[dict], same: bool) -> None:
     print(f"identical results on every placement: {same}")
 
 
-def _local(workers: int) -> ComputeConfig:
-    return ComputeConfig(scheduler="local", workers=workers, images_per_task=8, gpu=False)
+def _local(workers: int, images_per_task: int) -> ComputeConfig:
+    return ComputeConfig(scheduler="local", workers=workers, images_per_task=images_per_task, gpu=False)
 
 
 def _timed(label: str, config: ComputeConfig, work: Callable, images: int) -> dict:
@@ -105,8 +110,8 @@ def _timed(label: str, config: ComputeConfig, work: Callable, images: int) -> di
 
 
 def with_task_images(params, images: int | None):
-    """``params`` with ``attribution.batch_size`` (the images of one task) set to ``images`` (None: unchanged),
-    so a few images still make several tasks. Results stay identical across placements at any batch size."""
+    """``params`` with ``compute.images_per_task`` set to ``images`` (None: unchanged), so a few images
+    still make several tasks. Results stay identical across placements at any task size."""
     if images is None:
         return params
-    return params.model_copy(update={"attribution": params.attribution.model_copy(update={"batch_size": images})})
+    return params.model_copy(update={"compute": params.compute.model_copy(update={"images_per_task": images})})

@@ -73,6 +73,43 @@ def reference_map(method: str, model, linear_model, image: np.ndarray, target: i
     return pair_map(method, eager_call_model_function(linear_model), image, target, seed, config)
 
 
+def xrai_inputs(call_model_function, image: np.ndarray, target: int, config) -> tuple[list[np.ndarray], np.ndarray]:
+    """PAIR's segmentation of ``image`` and XRAI's IG (mean of the black and white baselines), as the
+    previous code computed them once for both XRAI algorithms."""
+    from saliency.core import IntegratedGradients
+    from saliency.core.xrai import _get_segments_felzenszwalb
+
+    image = image.astype(np.float32)
+    baselines = (np.full_like(image, image.min()), np.full_like(image, image.max()))
+    attribution = np.mean(
+        [
+            IntegratedGradients().GetMask(
+                image, call_model_function, {"class": target}, x_baseline=b, x_steps=config.xrai.steps, batch_size=config.batch_size
+            )
+            for b in baselines
+        ],
+        axis=0,
+    )
+    return _get_segments_felzenszwalb(image), attribution
+
+
+def previous_fast_xrai(call_model_function, image: np.ndarray, target: int, config, segments, attribution) -> np.ndarray:
+    """The previous code's Fast XRAI: PAIR's ``XRAI`` given the segmentation and IG computed for XRAI."""
+    from saliency.core import XRAI, XRAIParameters
+
+    parameters = XRAIParameters(steps=config.xrai.steps, area_threshold=config.xrai.area_threshold, algorithm="fast")
+    mask = XRAI().GetMask(
+        image.astype(np.float32),
+        call_model_function,
+        {"class": target},
+        batch_size=config.batch_size,
+        extra_parameters=parameters,
+        segments=segments,
+        base_attribution=attribution,
+    )
+    return np.asarray(mask, np.float32)
+
+
 def reference_cam(method: str, model, image: np.ndarray, target: int, config, target_layer: str) -> np.ndarray:
     """A tf-keras-vis explainer built for this one image (model cloned inside), as the reference code does."""
     import tf_keras_vis.gradcam
@@ -171,11 +208,19 @@ def reference_comparison(args: argparse.Namespace) -> None:
         if method not in PAIR_METHODS:  # unchanged since: the Grad-CAM family and Random
             previous_seconds[method], previous_maps[method] = ours.seconds_per_image[method], list(ours.maps[method])
             continue
+        if method == "xrai_fast":  # the previous code reused XRAI's segmentation and IG: not timed again
+            inputs = [xrai_inputs(explained.call_model_function, image, int(c), config) for image, c in zip(images, classes, strict=True)]
         start = time.perf_counter()
-        previous_maps[method] = [
-            pair_map(method, explained.call_model_function, image, int(c), int(s), config)
-            for image, c, s in zip(images, classes, seeds, strict=True)
-        ]
+        if method == "xrai_fast":
+            previous_maps[method] = [
+                previous_fast_xrai(explained.call_model_function, image, int(c), config, *given)
+                for image, c, given in zip(images, classes, inputs, strict=True)
+            ]
+        else:
+            previous_maps[method] = [
+                pair_map(method, explained.call_model_function, image, int(c), int(s), config)
+                for image, c, s in zip(images, classes, seeds, strict=True)
+            ]
         previous_seconds[method] = (time.perf_counter() - start) / len(images)
 
     linear_model = linear_clone(model)

@@ -94,7 +94,9 @@ def test_a_jax_dvc_repro_runs_every_keras_stage_and_records_the_backend(first_ru
     assert lock["attribute@brain_tumor"]["params"]["params.yaml"]["keras_backend"] == "jax"
     client = store_client(root)
     explain = client.get_experiment_by_name("brain_tumor/explain")
-    (latest, *_) = client.search_runs([explain.experiment_id], order_by=["attributes.start_time DESC"], max_results=1)
+    (latest, *_) = client.search_runs(
+        [explain.experiment_id], "tags.role = 'explanation'", order_by=["attributes.start_time DESC"], max_results=1
+    )
     assert latest.data.tags["keras_backend"] == "jax"
     metrics = yaml.safe_load((root / "outputs" / "evaluate" / "brain_tumor" / "metrics" / "brain_tumor.small_cnn.json").read_text())
     assert metrics and run(["dvc", "status", "evaluate@brain_tumor"], root).stdout.strip().endswith("up to date.")

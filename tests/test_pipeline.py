@@ -133,11 +133,18 @@ def check_explanation(root: Path, dataset: str, n_images: int) -> None:
     assert str(arrays["model_version"]) == "1" and arrays["images"].shape == (n_images, 32, 32, 1)
     client = store_client(root)
     experiment = client.get_experiment_by_name(f"{dataset}/explain")
-    (run,) = client.search_runs([experiment.experiment_id])
+    assert experiment.tags["mlflow.note.content"].startswith("**Saliency methods compared.**")
+    (run,) = client.search_runs([experiment.experiment_id], filter_string="tags.role = 'explanation'")
     assert run.data.tags["registered_model_name"] == f"{dataset}.small_cnn" and run.data.tags["registered_model_alias"] == "champion"
     assert run.data.tags["maps_md5"] == hashlib.md5(path.read_bytes()).hexdigest() and run.data.tags["stage"] == "attribute"
-    assert {f"seconds_per_image.{method}" for method in TINY_METHODS} <= set(run.data.metrics)
+    assert {"cost/attribution_seconds_per_image", "classification/sample_accuracy", "classification/test_macro_f1"} <= set(run.data.metrics)
     assert run.data.params["guided_ig.x_steps"] == "25" and run.data.params["n_images"] == str(n_images)
+    children = {child.data.params["method"]: child for child in method_runs(client, run)}
+    assert set(children) == set(TINY_METHODS) and children["guided_ig"].info.run_name == "Guided IG"
+    assert children["guided_ig"].data.params["guided_ig.x_steps"] == "25" and "guided_ig.x_steps" not in children["xrai_full"].data.params
+    for child in children.values():
+        assert child.data.params["model"] == f"{dataset}.small_cnn" and child.data.params["model_version"] == "1"
+        assert child.data.tags["role"] == "method" and child.data.metrics["cost/seconds_per_image"] > 0
     check_dataset_input(client.get_run(run.info.run_id), root, dataset, "test")
     artifacts = {item.path for folder in ("heatmaps", "maps") for item in client.list_artifacts(run.info.run_id, folder)}
     assert artifacts == {"heatmaps/grid_01.png", f"maps/{path.name}"}
@@ -177,14 +184,35 @@ def check_evaluation(root: Path, dataset: str) -> None:
     curves = (root / "outputs" / "plots" / dataset / f"{dataset}.small_cnn.sic.csv").read_text().splitlines()
     assert curves[0].split(",") == ["information", *TINY_METHODS] and len(curves) == 1002
     client = store_client(root)
-    (run,) = client.search_runs([client.get_experiment_by_name(f"{dataset}/explain").experiment_id])
-    assert {f"{kind}_auc.{method}" for kind in ("aic", "sic") for method in TINY_METHODS} <= set(run.data.metrics)  # NaN where every image
-    assert {"n_images", "excluded.sic.prediction_not_lower", "aic_auc_ci_low.gradcam"} <= set(run.data.metrics)  # was excluded
+    (run,) = client.search_runs(
+        [client.get_experiment_by_name(f"{dataset}/explain").experiment_id], filter_string="tags.role = 'explanation'"
+    )
+    assert run.data.metrics["images/explained"] == 3 and "images/excluded_sic_prediction_not_lower" in run.data.metrics
+    assert not any(key.startswith(("pic/", "removal/", "road/")) for key in run.data.metrics)  # those are the methods' runs'
     figures = {item.path for item in client.list_artifacts(run.info.run_id, "evaluation")}
-    assert {"evaluation/aic.png", "evaluation/sic.png", "evaluation/per_image.csv"} <= figures
+    assert {"evaluation/aic.png", "evaluation/sic.png", "evaluation/per_image.parquet"} <= figures
     assert {"evaluation/removal_curves.png", "evaluation/cascading_randomisation.png"} <= figures
-    costs = {name for name in run.data.metrics if name.startswith("cost.seconds_per_image.")}
-    assert {f"cost.seconds_per_image.{m}" for m in ("pic", "insertion_deletion", "road", "sanity", "random_logit", "cascading")} == costs
+    costs = {name for name in run.data.metrics if name.startswith("cost/")} - {"cost/attribution_seconds_per_image"}
+    assert {f"cost/{m}_seconds_per_image" for m in ("pic", "insertion_deletion", "road", "sanity", "random_logit", "cascading")} == costs
+    for child in method_runs(client, run):
+        method, logged = child.data.params["method"], child.data.metrics
+        assert len(logged) <= 60 and all("/" in key for key in logged), sorted(logged)
+        for key, measure in (("pic/sic_auc", "sic_auc"), ("pic/aic_auc_ci_low", "aic_auc_ci_low"), ("road/gap", "road_gap")):
+            expected = metrics[measure][method]  # null in the DVC metrics: NaN in MLflow
+            assert logged[key] == pytest.approx(float("nan") if expected is None else expected, nan_ok=True), (method, key)
+        if method in metrics["cascading_ssim"]["06_conv1"]:
+            history = client.get_metric_history(child.info.run_id, "sanity/cascading_ssim")
+            assert sorted((m.step, m.value) for m in history) == [
+                (step, metrics["cascading_ssim"][f"{step:02d}_{layer}"][method])
+                for step, layer in ((1, "probabilities"), (4, "conv3"), (6, "conv1"))
+            ]
+    description = client.get_model_version(f"{dataset}.small_cnn", "1").description
+    assert "## Test scores" in description and f"explanation run `{run.info.run_id}`" in description.split("## Saliency evaluation")[1]
+
+
+def method_runs(client, run) -> list:
+    """The method runs nested under an explanation run."""
+    return client.search_runs([run.info.experiment_id], filter_string=f"tags.`mlflow.parentRunId` = '{run.info.run_id}'")
 
 
 def check_data_randomization(root: Path, dataset: str) -> None:
@@ -227,7 +255,7 @@ TEXTS_WHILE_SCROLLING_METRICS = """(async () => {
     return found;
   };
   const texts = () => textNodes().map(node => node.nodeValue.trim()).filter(Boolean);
-  const anchor = textNodes().find(node => node.nodeValue.trim() === 'aic_auc.gradcam');
+  const anchor = textNodes().find(node => node.nodeValue.trim() === 'pic/aic_auc');
   let grid = anchor && anchor.parentElement;
   while (grid && grid.scrollHeight <= grid.clientHeight + 2) grid = grid.parentElement;
   const seen = new Set(texts());
@@ -240,33 +268,71 @@ TEXTS_WHILE_SCROLLING_METRICS = """(async () => {
   return [...seen];
 })()"""
 
+# The clicks a user makes in the explain experiment's runs page: expand the model's run (the button in
+# its name cell), then "Show all runs" in the menu under the table header's eye icon.
+EXPAND_RUN = """Array.from(document.querySelectorAll('a')).find(a => a.innerText === %s)
+  .closest('[role=gridcell]').querySelector('button').click()"""
+OPEN_VISIBILITY_MENU = """document.querySelector('button[aria-label="Toggle visibility of runs"]')
+  .dispatchEvent(new PointerEvent('pointerdown', {bubbles: true}))"""
+SHOW_ALL_RUNS = "Array.from(document.querySelectorAll('[role=menuitemradio]')).find(x => x.innerText === 'Show all runs').click()"
+# Scroll the Chart view to a section (its header, not the experiment note's text), so its charts render.
+SCROLL_TO_SECTION = """Array.from(document.querySelectorAll('[data-testid=experiment-view-compare-runs-section-header]'))
+  .find(h => h.innerText.split('\\n')[0] === %s).scrollIntoView({block: 'start'})"""
+# Every drawn chart: its title, its section's name and its bars (Plotly's data: run ids and values).
+CHARTS = """Array.from(document.querySelectorAll('.js-plotly-plot')).map(plot => {
+  const card = plot.closest('[data-testid=experiment-view-compare-runs-card]');
+  let section = card.parentElement;
+  while (section && !section.querySelector('[data-testid=experiment-view-compare-runs-section-header]')) section = section.parentElement;
+  const header = section.querySelector('[data-testid=experiment-view-compare-runs-section-header]');
+  return {title: card.innerText.split('\\n')[0], section: header.innerText.split('\\n')[0],
+          runs: (plot.data || []).flatMap(trace => trace.y || []), values: (plot.data || []).flatMap(trace => trace.x || [])};
+})"""
+
 
 @pytest.mark.browser
-def test_mlflow_ui_in_chromium_compares_the_explanation_runs_auc_metrics(second_run, tmp_path):
-    """The UI over the store of both runs, in a real headless Chromium: the compare view of both explanation
-    runs lists every ``sic_auc.*``/``aic_auc.*`` metric side by side (NaN too: the tiny models are weak)."""
+def test_mlflow_ui_charts_each_measure_once_with_a_bar_per_method_and_compares_two_methods(second_run, tmp_path):
+    """The UI as a user sees it, in a real headless Chromium: the explain experiment's Chart view, after
+    expanding the model's run and showing all runs, draws ``pic/aic_auc`` once, in section ``pic``, with
+    one bar per method run and that run's value; the compare view of two method runs lists their measures
+    side by side. Screenshots of both go to build/screenshots (the docs' UI walkthrough)."""
     import mlflow
     from tools.headless import Browser
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.fail("the UI test needs headless Chromium: apt-get install chromium (.ci/run installs it)")
-    screenshot = REPO / "build" / "screenshots" / "mlflow-ui-compare-runs.png"
-    screenshot.parent.mkdir(parents=True, exist_ok=True)
-    screenshot.unlink(missing_ok=True)
+    shots = REPO / "build" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    chart_png, compare_png = shots / "mlflow-ui-methods-chart.png", shots / "mlflow-ui-compare-methods.png"
     with mlflow_server(f"sqlite:///{second_run.root}/mlruns/mlflow.db", tmp_path / "artifacts") as url:
         client = mlflow.MlflowClient(tracking_uri=url, registry_uri=url)
-        experiment = client.get_experiment_by_name("covid_xray/explain")
-        runs = client.search_runs([experiment.experiment_id])
-        assert len(runs) == 2  # one per attribute run: the first data, then the new data
-        ids = ",".join(f"%22{r.info.run_id}%22" for r in runs)
-        with Browser(chromium, height=1400) as browser:
+        experiment = client.get_experiment_by_name("brain_tumor/explain")
+        (model_run,) = client.search_runs([experiment.experiment_id], "tags.role = 'explanation'")
+        methods = {run.info.run_id: run for run in method_runs(client, model_run)}
+        with Browser(chromium, width=1600, height=1400) as browser:
+            browser.open(f"{url}/#/experiments/{experiment.experiment_id}/runs?workflowType=machine_learning&compareRunsMode=CHART")
+            browser.wait_for(f"document.body.innerText.includes({json.dumps(model_run.info.run_name)})")
+            browser.evaluate(EXPAND_RUN % json.dumps(model_run.info.run_name))
+            browser.wait_for(f"document.body.innerText.includes({json.dumps(methods[next(iter(methods))].info.run_name)})")
+            browser.evaluate(OPEN_VISIBILITY_MENU)
+            browser.wait_for("document.querySelectorAll('[role=menuitemradio]').length > 0")
+            browser.evaluate(SHOW_ALL_RUNS)
+            browser.evaluate(SCROLL_TO_SECTION % json.dumps("pic"))
+            browser.wait_for(f"({CHARTS}).some(c => c.title === 'pic/aic_auc' && c.runs.length === {len(methods)})")
+            charts = [chart for chart in browser.evaluate(CHARTS) if chart["title"] == "pic/aic_auc"]
+            browser.screenshot(chart_png)
+            two = sorted(methods, key=lambda run_id: methods[run_id].data.params["method"])[:2]
+            ids = ",".join(f"%22{run_id}%22" for run_id in two)
             browser.open(f"{url}/#/compare-runs?runs=[{ids}]&experiments=[%22{experiment.experiment_id}%22]")
-            browser.wait_for("document.body.innerText.includes('aic_auc.gradcam')")
+            browser.wait_for("document.body.innerText.includes('pic/aic_auc')")
             texts = set(browser.evaluate(TEXTS_WHILE_SCROLLING_METRICS))
-            browser.screenshot(screenshot)
-    assert "Comparing 2 Runs from 1 Experiment" in texts
-    assert {r.info.run_id for r in runs} <= texts and runs[0].info.run_name in texts
-    for method in ("gradcam", "random"):
-        assert {f"sic_auc.{method}", f"aic_auc.{method}", f"sic_auc_ci_low.{method}", f"sic_auc_ci_high.{method}"} <= texts
-    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 20_000
+            browser.screenshot(compare_png)
+    assert len(methods) == len(TINY_METHODS) == 12
+    (chart,) = charts  # each measure drawn once
+    assert chart["section"] == "pic" and sorted(chart["runs"]) == sorted(methods)
+    for run_id, value in zip(chart["runs"], chart["values"], strict=True):
+        assert value == pytest.approx(methods[run_id].data.metrics["pic/aic_auc"])
+    assert "Comparing 2 Runs from 1 Experiment" in texts and {methods[run_id].info.run_name for run_id in two} <= texts
+    assert {"pic/sic_auc", "pic/aic_auc_ci_low", "removal/insertion_auc", "road/gap", "cost/seconds_per_image"} <= texts
+    for png in (chart_png, compare_png):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000

@@ -112,11 +112,8 @@ def test_shortcut_comparison_ranks_methods_by_their_share_on_the_marker_against_
     from medsaliency.shortcut_comparison import ExplanationRun, comparison_markdown
 
     def run(model, shares, accuracy):
-        metrics = {f"marker_mass.{m}": v for m, v in shares.items()} | {
-            "shortcut.accuracy_with_marker": 1.0,
-            "shortcut.accuracy_without_marker": accuracy,
-        }
-        return ExplanationRun(model, "1", "abc", "d1", metrics)
+        metrics = {"classification/accuracy_with_marker": 1.0, "classification/accuracy_without_marker": accuracy}
+        return ExplanationRun(model, "1", "abc", "d1", metrics, {m: {"shortcut/marker_mass": v} for m, v in shares.items()})
 
     clean = run("ds.small_cnn", {"gradcam": 0.001, "random": 0.006}, 0.9)
     planted = run("ds.small_cnn.shortcut", {"gradcam": 0.03, "random": 0.006}, 0.4)

@@ -28,7 +28,7 @@ def test_shortcut_experiment_sits_beside_the_clean_run_with_its_own_data_and_mod
     experiment = client.get_experiment_by_name("covid_xray/explain")
     runs = {
         r.data.tags["registered_model_name"]: r
-        for r in client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"])
+        for r in client.search_runs([experiment.experiment_id], "tags.role = 'explanation'", order_by=["attributes.start_time ASC"])
     }
     clean, planted = (
         client.get_run(runs["covid_xray.small_cnn"].info.run_id),
@@ -36,7 +36,7 @@ def test_shortcut_experiment_sits_beside_the_clean_run_with_its_own_data_and_mod
     )
     assert planted.data.tags["dvc.exp_name"] == "shortcut" and "dvc.exp_name" not in clean.data.tags
     assert planted.inputs.dataset_inputs[0].dataset.digest != clean.inputs.dataset_inputs[0].dataset.digest
-    assert planted.data.metrics["shortcut.planted"] == 1.0 and clean.data.metrics["shortcut.planted"] == 0.0
+    assert planted.data.metrics["shortcut/planted"] == 1.0 and clean.data.metrics["shortcut/planted"] == 0.0
     assert str(client.get_model_version_by_alias("covid_xray.small_cnn.shortcut", "champion").version) == "1"
     assert str(client.get_model_version_by_alias("covid_xray.small_cnn", "champion").version) == "1"  # the clean champion is untouched
     comparison = shortcut_run.summary

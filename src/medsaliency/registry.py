@@ -104,6 +104,13 @@ class ModelRegistry:
         version = self.client.create_model_version(name, model_uri, tags={**tags, SOURCE_TAG: model_uri})
         return str(version.version)
 
+    def describe(self, name: str, version: str, heading: str, body: str) -> None:
+        """Replace the ``## heading`` section of the version's Markdown description (:mod:`medsaliency.model_card`)."""
+        from medsaliency.model_card import with_section
+
+        current = self.client.get_model_version(name, version).description
+        self.client.update_model_version(name, version, description=with_section(current, heading, body))
+
     def alias_version(self, name: str, alias: str) -> str | None:
         from mlflow.exceptions import MlflowException
 

@@ -3,7 +3,7 @@
 ``make shortcut`` runs the pipeline as a DVC experiment with ``shortcut.enabled=true``; its
 models are registered as ``<dataset>.<backbone>.shortcut`` and its explanation runs land in
 the same ``<dataset>/explain`` experiments as the clean ones. This module finds, per dataset,
-the newest evaluated explanation run of each kind and writes one Markdown table: each model's
+the newest evaluated explanation run of each kind (and its method runs) and writes one Markdown table: each model's
 accuracy with and without the marker, and per saliency method the share of saliency on the
 marker region in both runs (and, where masks mark lesions, on the lesion), ranked by how
 clearly the method exposes the shortcut (its share on the marker in the shortcut run, as a
@@ -16,34 +16,40 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SHORTCUT_SUFFIX = ".shortcut"
-MARKER_PREFIX = "marker_mass."
-LESION_PREFIX = "mass_in_mask."
+MARKER = "shortcut/marker_mass"  # keys of the method runs (medsaliency.tracking_layout)
+LESION = "localisation/mass_in_mask"
+ACCURACY_WITH, ACCURACY_WITHOUT = "classification/accuracy_with_marker", "classification/accuracy_without_marker"
 
 
 @dataclass(frozen=True)
 class ExplanationRun:
-    """One evaluated explanation run: the registered model it explains, its data digest, flat metrics."""
+    """One evaluated explanation run: the registered model it explains, its data digest, the model
+    run's ``metrics`` and each method run's (``methods[method]``), keyed as MLflow shows them."""
 
     model: str
     version: str
     run_id: str
     data_digest: str
     metrics: dict[str, float]
+    methods: dict[str, dict[str, float]]
 
 
 def latest_explanation_runs(dataset: str) -> dict[str, ExplanationRun]:
     """``{"clean": run, "shortcut": run}``: the newest evaluated explanation run of each kind (absent when none)."""
-    from medsaliency.tracking import evaluated_explanation_runs
+    import mlflow
 
+    from medsaliency.method_runs import evaluated_explanation_runs, method_runs
+
+    client = mlflow.MlflowClient()
     found: dict[str, ExplanationRun] = {}
     for run in evaluated_explanation_runs(dataset):
         model = run.data.tags.get("registered_model_name", "")
         kind = "shortcut" if model.endswith(SHORTCUT_SUFFIX) else "clean"
         if kind not in found:
             digests = [item.dataset.digest for item in run.inputs.dataset_inputs] if run.inputs else []
-            found[kind] = ExplanationRun(
-                model, run.data.tags.get("registered_model_version", "?"), run.info.run_id, ",".join(digests), dict(run.data.metrics)
-            )
+            methods = {method: dict(client.get_run(run_id).data.metrics) for method, run_id in method_runs(run.info.run_id).items()}
+            version = run.data.tags.get("registered_model_version", "?")
+            found[kind] = ExplanationRun(model, version, run.info.run_id, ",".join(digests), dict(run.data.metrics), methods)
     return found
 
 
@@ -55,31 +61,29 @@ def comparison_markdown(dataset: str, runs: dict[str, ExplanationRun], labels: d
         if run is None:
             lines.append(f"- {kind}: no evaluated explanation run in MLflow yet")
             continue
-        accuracy = run.metrics.get("shortcut.accuracy_with_marker"), run.metrics.get("shortcut.accuracy_without_marker")
+        accuracy = run.metrics.get(ACCURACY_WITH), run.metrics.get(ACCURACY_WITHOUT)
         lines.append(
             f"- {kind}: `{run.model}` v{run.version} (run `{run.run_id}`, data digest `{run.data_digest}`): "
             f"test accuracy {_number(accuracy[0])} as explained, {_number(accuracy[1])} without the marker"
         )
     if set(runs) != {"clean", "shortcut"}:
         return "\n".join(lines) + "\n"
-    clean, shortcut = runs["clean"].metrics, runs["shortcut"].metrics
-    methods = sorted(
-        (key.removeprefix(MARKER_PREFIX) for key in shortcut if key.startswith(MARKER_PREFIX)), key=lambda m: -shortcut[MARKER_PREFIX + m]
-    )
-    random_share = shortcut.get(MARKER_PREFIX + "random")
-    lesion = any(key.startswith(LESION_PREFIX) for key in shortcut)
+    clean, shortcut = runs["clean"].methods, runs["shortcut"].methods
+    methods = sorted((m for m in shortcut if MARKER in shortcut[m]), key=lambda m: -shortcut[m][MARKER])
+    random_share = shortcut.get("random", {}).get(MARKER)
+    lesion = any(LESION in scores for scores in shortcut.values())
     header = ["rank", "method", "share on marker, clean", "share on marker, shortcut [95% CI]", "shift", "x Random (shortcut)"]
     header += ["share on lesion, clean -> shortcut"] if lesion else []
     rows = []
     for rank, method in enumerate(methods, start=1):
-        before, after = clean.get(MARKER_PREFIX + method), shortcut[MARKER_PREFIX + method]
-        low, high = shortcut.get(f"marker_mass_ci_low.{method}"), shortcut.get(f"marker_mass_ci_high.{method}")
+        before, scores = clean.get(method, {}).get(MARKER), shortcut[method]
+        after, low, high = scores[MARKER], scores.get(MARKER + "_ci_low"), scores.get(MARKER + "_ci_high")
         interval = f" [{low:.3f}, {high:.3f}]" if low is not None and high is not None else ""
         shift = _number(after - before) if before is not None else "n/a"
         ratio = _number(after / random_share) if random_share else "n/a"
         row = [str(rank), labels.get(method, method), _number(before), f"{after:.3f}{interval}", shift, ratio]
         if lesion:
-            row.append(f"{_number(clean.get(LESION_PREFIX + method))} -> {_number(shortcut.get(LESION_PREFIX + method))}")
+            row.append(f"{_number(clean.get(method, {}).get(LESION))} -> {_number(scores.get(LESION))}")
         rows.append(row)
     table = [
         "| " + " | ".join(header) + " |",

@@ -32,6 +32,7 @@ UNKNOWN = "unknown"
 STUDY_TAG = "optuna.study"
 ROLE_TAG = "role"
 STUDY_ROLE = "study"
+EXPLANATION_ROLE = "explanation"  # a model's explanation run; its method runs have role "method"
 BEST_MODEL_URI_TAG = "best_model_uri"
 KERAS_BACKEND_TAG = "keras_backend"
 MAPS_MD5_TAG = "maps_md5"
@@ -92,6 +93,7 @@ def ensure_experiment(name: str, uri: str) -> str:
     import mlflow
     from mlflow.exceptions import MlflowException
 
+    tags = {EXPERIMENT_KIND_TAG: MODEL_TRAINING_KIND}
     existing = mlflow.get_experiment_by_name(name)
     if existing is None:
         artifact_location = None
@@ -99,13 +101,14 @@ def ensure_experiment(name: str, uri: str) -> str:
             folder = Path(uri.removeprefix("sqlite:///")).parent / "artifacts" / name.replace("/", "_")
             artifact_location = folder.resolve().as_uri()
         try:
-            return mlflow.create_experiment(name, artifact_location=artifact_location, tags={EXPERIMENT_KIND_TAG: MODEL_TRAINING_KIND})
+            return mlflow.create_experiment(name, artifact_location=artifact_location, tags=tags)
         except MlflowException as exc:
             if exc.error_code != "RESOURCE_ALREADY_EXISTS":
                 raise
             existing = mlflow.get_experiment_by_name(name)
-    if existing.tags.get(EXPERIMENT_KIND_TAG) != MODEL_TRAINING_KIND:
-        mlflow.MlflowClient().set_experiment_tag(existing.experiment_id, EXPERIMENT_KIND_TAG, MODEL_TRAINING_KIND)
+    for key, value in tags.items():
+        if existing.tags.get(key) != value:
+            mlflow.MlflowClient().set_experiment_tag(existing.experiment_id, key, value)
     return existing.experiment_id
 
 
@@ -155,24 +158,12 @@ def maps_md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
-def evaluated_explanation_runs(dataset: str) -> list:
-    """The runs of ``<dataset>/explain`` that the evaluate stage completed (they carry ``marker_mass.random``), newest first."""
-    import mlflow
-
-    return mlflow.search_runs(
-        experiment_names=[experiment_name(dataset, "explain")],
-        filter_string="metrics.`marker_mass.random` >= 0",
-        order_by=["attributes.start_time DESC"],
-        output_format="list",
-    )
-
-
 def explanation_run(dataset: str, maps_path: Path) -> str:
     """The id of the newest run in ``<dataset>/explain`` that logged exactly this maps file."""
     import mlflow
 
     experiment = experiment_name(dataset, "explain")
-    query = f"tags.{MAPS_MD5_TAG} = '{maps_md5(maps_path)}'"
+    query = f"tags.{MAPS_MD5_TAG} = '{maps_md5(maps_path)}' and tags.{ROLE_TAG} = '{EXPLANATION_ROLE}'"
     runs = mlflow.search_runs(
         experiment_names=[experiment], filter_string=query, order_by=["attributes.start_time DESC"], output_format="list"
     )

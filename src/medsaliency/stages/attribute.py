@@ -5,10 +5,11 @@ split, checks that each explained model's ``champion`` alias still points at the
 version, explains the sample with every configured method on ``params.compute``'s runner (Dask
 workers load that version once each; :mod:`medsaliency.compute`) and writes one :class:`~medsaliency.artifacts.MapsFile` per model to
 ``outputs/attribute/<dataset>/<model>.npz``. Each model gets one MLflow run in
-``<dataset>/explain`` tagged with the registered model's name, version and alias and with the md5
-of its maps file (how ``evaluate`` finds the run), holding the method options,
-``seconds_per_image.<method>`` and the heatmap grids, and tagged with where its tasks ran
-(``attribute.scheduler``, ``attribute.scheduler_address``, ``attribute.workers``).
+``<dataset>/explain`` (tag ``role = explanation``) tagged with the registered model's name, version
+and alias, with the md5 of its maps file (how ``evaluate`` finds the run) and with where its tasks
+ran (``attribute.scheduler``, ``attribute.scheduler_address``, ``attribute.workers``), holding the
+method options, the champion's test macro-F1 and the heatmap grids; nested under it, one run per
+method (:mod:`medsaliency.method_runs`) with its ``cost/seconds_per_image``.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path =
             explanation = explain(source, entry, sample, config, runner, params.compute)
             print(worker_seconds(f"{entry.name}: attribution", time.perf_counter() - start, runner.placement, len(sample.ids)), flush=True)
             path = explanation.maps_file(sample, config).write(staging / f"{entry.name}.npz")
-            log_explanation(explanation, sample, params, dataset_name, path, experiment_id, root, runner.placement)
+            log_explanation(explanation, sample, params, dataset_name, path, experiment_id, root, runner.placement, entry.champion_macro_f1)
     return 0
 
 
@@ -66,17 +67,32 @@ def log_explanation(
     experiment_id: str,
     root: Path,
     placement: Placement,
+    test_macro_f1: float | None = None,
 ) -> str:
-    """One MLflow run: tags (with where the tasks ran), method options, seconds per image and method
-    (summed over workers), heatmap grids, the maps."""
+    """The model's explanation run (tags with where the tasks ran, method options, the champion's test
+    macro-F1, the heatmap grids, the maps) and one nested run per method (:mod:`medsaliency.method_runs`)
+    with its ``cost/seconds_per_image`` (summed over workers). Returns the explanation run's id."""
     import mlflow
 
+    from medsaliency.attribution.methods import LABELS
+    from medsaliency.method_runs import log_run_metrics, start_method_runs
     from medsaliency.registry import CHAMPION
-    from medsaliency.tracking import MAPS_MD5_TAG, log_prepared_dataset, maps_md5, prepared_md5, run_tags
+    from medsaliency.tracking import (
+        EXPLANATION_ROLE,
+        MAPS_MD5_TAG,
+        ROLE_TAG,
+        log_prepared_dataset,
+        maps_md5,
+        prepared_md5,
+        run_tags,
+    )
+    from medsaliency.tracking_layout import Metric
 
+    common = run_tags(dataset_name, "attribute", root, explanation.backbone, params.keras_backend)
     tags = {
-        **run_tags(dataset_name, "attribute", root, explanation.backbone, params.keras_backend),
+        **common,
         **placement.tags("attribute"),
+        ROLE_TAG: EXPLANATION_ROLE,
         "registered_model_name": explanation.name,
         "registered_model_version": explanation.version,
         "registered_model_alias": CHAMPION,
@@ -84,15 +100,29 @@ def log_explanation(
         MAPS_MD5_TAG: maps_md5(maps_path),
     }
     seconds = explanation.attributions.seconds_per_image
+    accuracy = float(np.mean(explanation.probabilities.argmax(axis=1) == sample.labels))
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"{explanation.name} v{explanation.version}", tags=tags) as run:
         log_prepared_dataset(run.info.run_id, dataset_name, prepared_md5(dataset_name, root), "test")
         mlflow.log_params({**flat_params(params.attribution), "n_images": len(sample.ids)})
-        mlflow.log_metrics({f"seconds_per_image.{method}": value for method, value in seconds.items()})
-        mlflow.log_metric("sample_accuracy", float(np.mean(explanation.probabilities.argmax(axis=1) == sample.labels)))
+        mlflow.log_metrics(
+            {"cost/attribution_seconds_per_image": float(sum(seconds.values())), "classification/sample_accuracy": accuracy}
+            | ({"classification/test_macro_f1": test_macro_f1} if test_macro_f1 is not None else {})
+        )
         with tempfile.TemporaryDirectory() as scratch:
             for path in heatmap_grids(explanation, sample, params, dataset_name, Path(scratch)):
                 mlflow.log_artifact(str(path), "heatmaps")
         mlflow.log_artifact(str(maps_path), "maps")
+        shared = {
+            "dataset": dataset_name,
+            "model": explanation.name,
+            "model_version": explanation.version,
+            "backend": params.keras_backend,
+            "seed": params.attribution.seed,
+        }
+        method_tags = {**common, "registered_model_name": explanation.name, "registered_model_version": explanation.version}
+        runs = start_method_runs(run.info.run_id, shared, method_options(params.attribution), LABELS, method_tags)
+        for method, run_id in runs.items():
+            log_run_metrics(run_id, [Metric("cost/seconds_per_image", seconds[method])])
         return run.info.run_id
 
 
@@ -110,6 +140,17 @@ def flat_params(config) -> dict[str, str]:
         else:
             flat[key] = ",".join(map(str, value)) if isinstance(value, list) else str(value)
     return flat
+
+
+def method_options(config) -> dict[str, dict[str, str]]:
+    """Each chosen method's option sections as flat params (``smoothgrad.nsamples`` -> ``25``), in method order."""
+    from medsaliency.attribution.methods import METHODS
+
+    sections = config.model_dump()
+    return {
+        method: {f"{section}.{option}": str(value) for section in METHODS[method].options for option, value in sections[section].items()}
+        for method in config.methods
+    }
 
 
 def heatmap_grids(explanation: Explanation, sample: Sample, params: Params, dataset_name: str, folder: Path) -> list[Path]:

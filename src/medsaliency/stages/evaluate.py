@@ -12,11 +12,14 @@ version that made it, runs :func:`~medsaliency.evaluation.model_evaluation.evalu
 - ``outputs/evaluate/<dataset>/details/<model>.per_image.csv`` and ``<model>.curves.npz`` (PIC curves
   and AUCs per image, the mean insertion/deletion/ROAD curves per method).
 
-The same numbers go into the model's explanation run (found by the maps file's md5), with the
-AIC and SIC figures, the insertion/deletion/ROAD curves, a strip of blurred images per method, the
-per-image table, each measure's seconds per image (``cost.seconds_per_image.<measure>``, MLflow only:
-timings would make the DVC outputs differ run to run) and where the tasks ran
-(``evaluate.scheduler``, ``evaluate.scheduler_address``, ``evaluate.workers``).
+The same numbers go to MLflow, laid out by :mod:`medsaliency.tracking_layout`: each method's measures
+into its run nested under the model's explanation run (found by the maps file's md5), and into the
+explanation run the image counts and exclusions, the AIC and SIC figures, the insertion/deletion/ROAD
+curves, a strip of blurred images per method, the per-image table (``evaluation/per_image.parquet``),
+each measure's seconds per image (``cost/<measure>_seconds_per_image``, MLflow only: timings would
+make the DVC outputs differ run to run) and where the tasks ran (``evaluate.scheduler``,
+``evaluate.scheduler_address``, ``evaluate.workers``). The registered version's description gets the
+evaluation's headline (:mod:`medsaliency.model_card`).
 """
 
 from __future__ import annotations
@@ -106,14 +109,23 @@ def write_outputs(name: str, evaluation: ModelEvaluation, metrics_folder: Path, 
 
 
 def log_evaluation(run_id: str, name: str, maps: MapsFile, evaluation: ModelEvaluation, params: Params, placement: Placement) -> None:
-    """Metrics, curve figures, the blurred strip, the tables and where the tasks ran into the model's explanation run."""
+    """Each method's measures into its nested run; into the model's explanation run the model-level
+    metrics, the costs, the figures, the per-image table (Parquet) and where the tasks ran; the
+    evaluation's headline into the registered version's description."""
     import mlflow
 
+    from medsaliency.attribution.methods import LABELS
+    from medsaliency.method_runs import log_run_metrics, require_method_runs
+    from medsaliency.model_card import EVALUATION, evaluation_headline
+    from medsaliency.registry import ModelRegistry
+    from medsaliency.tracking_layout import Metric, split_metrics
+
+    split = split_metrics(evaluation.metrics, maps.method_names)
+    for method, run in require_method_runs(run_id, maps.method_names).items():
+        log_run_metrics(run, split.by_method[method])
     config = params.evaluation
     with mlflow.start_run(run_id=run_id), tempfile.TemporaryDirectory() as scratch:
         mlflow.set_tags(placement.tags("evaluate"))
-        mlflow.log_metrics(evaluation.metrics)  # NaN too: an AUC with every image excluded still has its column
-        mlflow.log_metrics({f"cost.seconds_per_image.{name}": value for name, value in evaluation.seconds_per_image.items()})
         logged = {
             "evaluation.entropy": config.entropy,
             "evaluation.aggregate": config.aggregate,
@@ -126,9 +138,13 @@ def log_evaluation(run_id: str, name: str, maps: MapsFile, evaluation: ModelEval
         mlflow.log_params(logged)
         for path in figures(name, maps, evaluation, params, Path(scratch)):
             mlflow.log_artifact(str(path), "evaluation")
-        table = Path(scratch) / "per_image.csv"
-        evaluation.table.to_csv(table, index=False)
+        table = Path(scratch) / "per_image.parquet"
+        evaluation.table.to_parquet(table, index=False)
         mlflow.log_artifact(str(table), "evaluation")
+    costs = [Metric(f"cost/{measure}_seconds_per_image", value) for measure, value in evaluation.seconds_per_image.items()]
+    log_run_metrics(run_id, [*costs, *split.model])  # last: method_runs.EVALUATED_METRIC marks the run as evaluated
+    headline = evaluation_headline(evaluation.metrics, maps.method_names, LABELS, run_id)
+    ModelRegistry().describe(maps.model_name, maps.model_version, EVALUATION, headline)
 
 
 def figures(name: str, maps: MapsFile, evaluation: ModelEvaluation, params: Params, folder: Path) -> list[Path]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from medsaliency.artifacts import RegisteredModel, RegistryRecord, TuneSummary, ValidationVerdict
 from medsaliency.config import load_params
+from medsaliency.model_card import TEST_SCORES, test_scores
 from medsaliency.paths import registry_file, tune_summary_file, validation_file
 from medsaliency.registry import CHAMPION, SCORE_TAG, ModelRegistry, rank_champions, registered_model_name
 
@@ -48,6 +49,7 @@ def register_best_model(
     model_uri = best_model_uri(experiment_name(summary.dataset, "tuning"), summary.study)
     version_tags = {**tags, "backbone": summary.backbone, "study": summary.study, SCORE_TAG: f"{summary.test['macro_f1']:.6f}"}
     version = registry.register(name, model_uri, version_tags)
+    registry.describe(name, version, TEST_SCORES, test_scores(summary.test, summary.study, summary.best_trial))
     decision, change = registry.gate(name, version, min_improvement, validated)
     champion = registry.alias_version(name, CHAMPION)
     print(f"{name}: v{version} {'promoted' if decision.promote else 'kept'}: {decision.reason}" + (f" ({change})" if change else ""))

@@ -2,7 +2,8 @@
 
 Reads the outputs of tune, register, evaluate and data_randomization for each dataset of params.yaml and writes
 ``outputs/report/report.md``, ``report.html`` (self-contained) and ``figures/``; the same
-files go to a run of the MLflow experiment ``report``.
+files go to a run of the MLflow experiment ``report``. Last of the stages, it also writes every
+experiment's description (:mod:`medsaliency.experiment_notes`).
 """
 
 from __future__ import annotations
@@ -96,6 +97,7 @@ def _curve_figure(dataset_name: str, name: str, kind: str, metrics: dict, params
 def log_report(folder: Path, params: Params, root: Path) -> None:
     import mlflow
 
+    from medsaliency.experiment_notes import describe_experiments
     from medsaliency.tracking import configure_mlflow, ensure_experiment, run_tags
 
     uri = configure_mlflow(params.mlflow, root)
@@ -103,3 +105,4 @@ def log_report(folder: Path, params: Params, root: Path) -> None:
     tags = {**run_tags("all", "report", root), "datasets": ",".join(params.datasets)}
     with mlflow.start_run(experiment_id=experiment_id, run_name="summary", tags=tags):
         mlflow.log_artifacts(str(folder), "report")
+    print(f"MLflow experiment descriptions: {', '.join(describe_experiments())}")

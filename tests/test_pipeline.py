@@ -268,26 +268,6 @@ TEXTS_WHILE_SCROLLING_METRICS = """(async () => {
   return [...seen];
 })()"""
 
-# The clicks a user makes in the explain experiment's runs page: expand the model's run (the button in
-# its name cell), then "Show all runs" in the menu under the table header's eye icon.
-EXPAND_RUN = """Array.from(document.querySelectorAll('a')).find(a => a.innerText === %s)
-  .closest('[role=gridcell]').querySelector('button').click()"""
-OPEN_VISIBILITY_MENU = """document.querySelector('button[aria-label="Toggle visibility of runs"]')
-  .dispatchEvent(new PointerEvent('pointerdown', {bubbles: true}))"""
-SHOW_ALL_RUNS = "Array.from(document.querySelectorAll('[role=menuitemradio]')).find(x => x.innerText === 'Show all runs').click()"
-# Scroll the Chart view to a section (its header, not the experiment note's text), so its charts render.
-SCROLL_TO_SECTION = """Array.from(document.querySelectorAll('[data-testid=experiment-view-compare-runs-section-header]'))
-  .find(h => h.innerText.split('\\n')[0] === %s).scrollIntoView({block: 'start'})"""
-# Every drawn chart: its title, its section's name and its bars (Plotly's data: run ids and values).
-CHARTS = """Array.from(document.querySelectorAll('.js-plotly-plot')).map(plot => {
-  const card = plot.closest('[data-testid=experiment-view-compare-runs-card]');
-  let section = card.parentElement;
-  while (section && !section.querySelector('[data-testid=experiment-view-compare-runs-section-header]')) section = section.parentElement;
-  const header = section.querySelector('[data-testid=experiment-view-compare-runs-section-header]');
-  return {title: card.innerText.split('\\n')[0], section: header.innerText.split('\\n')[0],
-          runs: (plot.data || []).flatMap(trace => trace.y || []), values: (plot.data || []).flatMap(trace => trace.x || [])};
-})"""
-
 
 @pytest.mark.browser
 def test_mlflow_ui_charts_each_measure_once_with_a_bar_per_method_and_compares_two_methods(second_run, tmp_path):
@@ -297,6 +277,7 @@ def test_mlflow_ui_charts_each_measure_once_with_a_bar_per_method_and_compares_t
     side by side. Screenshots of both go to build/screenshots (the docs' UI walkthrough)."""
     import mlflow
     from tools.headless import Browser
+    from tools.mlflow_ui import CHARTS, open_method_charts
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
@@ -310,15 +291,7 @@ def test_mlflow_ui_charts_each_measure_once_with_a_bar_per_method_and_compares_t
         (model_run,) = client.search_runs([experiment.experiment_id], "tags.role = 'explanation'")
         methods = {run.info.run_id: run for run in method_runs(client, model_run)}
         with Browser(chromium, width=1600, height=1400) as browser:
-            browser.open(f"{url}/#/experiments/{experiment.experiment_id}/runs?workflowType=machine_learning&compareRunsMode=CHART")
-            browser.wait_for(f"document.body.innerText.includes({json.dumps(model_run.info.run_name)})")
-            browser.evaluate(EXPAND_RUN % json.dumps(model_run.info.run_name))
-            browser.wait_for(f"document.body.innerText.includes({json.dumps(methods[next(iter(methods))].info.run_name)})")
-            browser.evaluate(OPEN_VISIBILITY_MENU)
-            browser.wait_for("document.querySelectorAll('[role=menuitemradio]').length > 0")
-            browser.evaluate(SHOW_ALL_RUNS)
-            browser.evaluate(SCROLL_TO_SECTION % json.dumps("pic"))
-            browser.wait_for(f"({CHARTS}).some(c => c.title === 'pic/aic_auc' && c.runs.length === {len(methods)})")
+            open_method_charts(browser, url, experiment.experiment_id, model_run.info.run_name, len(methods), "pic")
             charts = [chart for chart in browser.evaluate(CHARTS) if chart["title"] == "pic/aic_auc"]
             browser.screenshot(chart_png)
             two = sorted(methods, key=lambda run_id: methods[run_id].data.params["method"])[:2]

@@ -49,8 +49,9 @@ def evaluation_headline(metrics: dict[str, float], methods: list[str], labels: d
             continue
         best = (max if higher else min)(scored, key=scored.get)
         low, high = metrics.get(f"{flat}_ci_low.{best}", math.nan), metrics.get(f"{flat}_ci_high.{best}", math.nan)
+        interval = f" [{low:.3f}, {high:.3f}]" if math.isfinite(low) and math.isfinite(high) else ""
         direction = "highest" if higher else "lowest"
-        lines.append(f"- {direction} {label} on this model: **{labels.get(best, best)}** {scored[best]:.3f} [{low:.3f}, {high:.3f}]")
+        lines.append(f"- {direction} {label} on this model: **{labels.get(best, best)}** {scored[best]:.3f}{interval}")
     for curve in ("sic", "aic"):
         excluded = {key.rsplit(".", 1)[1]: int(v) for key, v in metrics.items() if key.startswith(f"excluded.{curve}.") and v}
         reasons = ", ".join(f"{reason} {count}" for reason, count in excluded.items()) or "none"

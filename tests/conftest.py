@@ -82,7 +82,7 @@ def project(tmp_path, tiny_raw) -> Path:
 @pytest.fixture(scope="session")
 def phantom_project(tmp_path_factory) -> Path:
     """A project folder whose ``data/`` holds the tiny phantoms (written once per session)."""
-    from medsaliency.data.phantoms.writer import write_phantom_datasets
+    from medsaliency.data.formats import write_phantom_datasets
 
     root = tmp_path_factory.mktemp("phantom_project")
     raw = tiny_params_raw()

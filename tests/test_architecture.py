@@ -38,3 +38,24 @@ def test_the_import_walk_sees_function_level_imports():
     assert "medsaliency.evaluation.model_evaluation" in found  # imported inside run()
     assert "medsaliency.registry" in found and "medsaliency.stages.attribute" not in found
     assert all(isinstance(path, Path) and path.is_file() for path in found.values())
+
+
+def test_the_modules_import_each_other_without_a_cycle():
+    """Every import counts (function-level and ``TYPE_CHECKING`` ones too), as in the project's
+    ``import_cycles.py`` check: tables and the families they list declare what they read of the params
+    (protocols) instead of importing ``config`` back."""
+    from graphlib import CycleError, TopologicalSorter
+
+    from tools.imports import imported_modules
+
+    src = REPO / "src"
+    graph = {}
+    for path in (src / "medsaliency").rglob("*.py"):
+        parts = path.relative_to(src).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        # a module importing its own package's __init__ (a re-export) is not a loop through its siblings
+        graph[module] = {name for name in imported_modules(path, module) if not (module + ".").startswith(name + ".")}
+    try:
+        TopologicalSorter(graph).prepare()
+    except CycleError as cycle:
+        raise AssertionError(f"import cycle: {' -> '.join(cycle.args[1])}") from None

@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "phantoms":
         from medsaliency.config import load_params
-        from medsaliency.data.phantoms.writer import write_phantom_datasets
+        from medsaliency.data.formats import write_phantom_datasets
 
         for folder in write_phantom_datasets(load_params(args.params), args.root):
             print(f"wrote phantoms to {folder}")

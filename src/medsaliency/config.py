@@ -16,8 +16,10 @@ from pydantic import AfterValidator, Field, ValidationError, create_model, model
 from medsaliency.attribution.methods import METHODS, OPTIONS
 from medsaliency.backends import SUPPORTED as SUPPORTED_BACKENDS
 from medsaliency.data.formats import FORMATS
+from medsaliency.data.phantoms.options import PhantomConfig
 from medsaliency.errors import ConfigError
 from medsaliency.evaluation.entropy import ESTIMATORS
+from medsaliency.sections import FloatPair, IntPair
 from medsaliency.sections import Section as _Section
 
 DEFAULT_PARAMS_PATH = Path("params.yaml")
@@ -27,8 +29,6 @@ DatasetFormat = Literal[tuple(FORMATS)]
 AttributionMethod = Literal[tuple(METHODS)]
 EntropyEstimator = Literal[tuple(ESTIMATORS)]
 KerasBackend = Literal[SUPPORTED_BACKENDS]
-FloatPair = Annotated[list[float], Field(min_length=2, max_length=2)]
-IntPair = Annotated[list[int], Field(min_length=2, max_length=2)]
 # A test's methods: a list, or "all": every method of ``attribution.methods`` (see :func:`chosen_methods`).
 MethodChoice = Literal["all"] | Annotated[list[AttributionMethod], Field(min_length=1)]
 
@@ -79,28 +79,6 @@ class ValidateConfig(_Section):
     max_class_ratio: float = Field(ge=1)
 
 
-class BrainPhantomConfig(_Section):
-    """Synthetic Figshare-format brain MRI slices; see :mod:`medsaliency.data.phantoms.brain`."""
-
-    patients_per_class: int = Field(ge=3)
-    slices_per_patient: IntPair
-    size: int = Field(ge=32, le=512)
-    noise_std: float = Field(ge=0)
-    lesion_contrast: float = Field(gt=0)
-    atypical_fraction: float = Field(ge=0, le=1)
-
-
-class ChestPhantomConfig(_Section):
-    """Synthetic COVID-19-Radiography-format chest X-rays; see :mod:`medsaliency.data.phantoms.chest`."""
-
-    images_per_class: int = Field(ge=3)
-    size: int = Field(ge=32, le=1024)
-    mask_size: int = Field(ge=32, le=1024)
-    noise_std: float = Field(ge=0)
-    lesion_contrast: float = Field(gt=0)
-    atypical_fraction: float = Field(ge=0, le=1)
-
-
 class ShortcutConfig(_Section):
     """The planted shortcut experiment: a class-coded marker burnt by ``prepare`` into the images of
     every split (see :mod:`medsaliency.data.shortcut`). ``intensity`` is the marker's value in the
@@ -109,14 +87,6 @@ class ShortcutConfig(_Section):
     enabled: bool
     intensity: float = Field(ge=0, le=1)
     size_fraction: float = Field(gt=0, le=0.25)
-
-
-class PhantomConfig(_Section):
-    """The embedded default dataset: seeded, byte-deterministic phantoms in the real formats."""
-
-    seed: int
-    brain: BrainPhantomConfig
-    chest: ChestPhantomConfig
 
 
 class FeaturelessConfig(_Section):

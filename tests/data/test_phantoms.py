@@ -8,7 +8,7 @@ import pytest
 from medsaliency.config import parse_params
 from medsaliency.data.covid import iter_covid
 from medsaliency.data.figshare import iter_figshare
-from medsaliency.data.phantoms.writer import write_phantom_datasets
+from medsaliency.data.formats import write_phantom_datasets
 from medsaliency.errors import DataError
 
 

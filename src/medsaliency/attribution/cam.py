@@ -22,7 +22,7 @@ tf-keras-vis), float32 ``[N, H, W]``, >= 0, not rescaled.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 from pydantic import Field
@@ -30,9 +30,6 @@ from pydantic import Field
 from medsaliency.attribution.batching import fixed_batches
 from medsaliency.attribution.explained_model import ExplainedModel
 from medsaliency.sections import Section
-
-if TYPE_CHECKING:
-    from medsaliency.config import AttributionConfig
 
 EPSILON = 1e-7
 
@@ -44,13 +41,22 @@ class ScoreCamOptions(Section):
     max_channels: int | None = Field(default=None, ge=1)
 
 
-def gradcam(explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray) -> np.ndarray:
+class CamSettings(Protocol):
+    """What the Grad-CAM family reads of the attribution options."""
+
+    @property
+    def batch_size(self) -> int: ...
+    @property
+    def scorecam(self) -> ScoreCamOptions: ...
+
+
+def gradcam(explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: CamSettings, seeds: np.ndarray) -> np.ndarray:
     """Grad-CAM maps, ``[N, H, W]``."""
     return _gradient_weighted_cam(explained, images, classes, config.batch_size, _gradcam_weights)
 
 
 def gradcam_plus_plus(
-    explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray
+    explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: CamSettings, seeds: np.ndarray
 ) -> np.ndarray:
     """Grad-CAM++ maps, ``[N, H, W]``."""
     return _gradient_weighted_cam(explained, images, classes, config.batch_size, _gradcam_plus_plus_weights)
@@ -78,9 +84,7 @@ def _gradcam_plus_plus_weights(activations: np.ndarray, gradients: np.ndarray) -
     return (alphas * np.maximum(gradients, 0)).sum(axis=(1, 2), keepdims=True)
 
 
-def scorecam(
-    explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray
-) -> np.ndarray:
+def scorecam(explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: CamSettings, seeds: np.ndarray) -> np.ndarray:
     """Score-CAM maps, ``[N, H, W]``: one forward pass per (image, channel), batched."""
     activations, _ = fixed_batches(explained.layer_gradients, images, config.batch_size, classes)
     cams = []

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 from pydantic import Field
@@ -30,9 +30,6 @@ from pydantic import Field
 from medsaliency.attribution.batching import fixed_batches, gradient_blocks
 from medsaliency.attribution.explained_model import ExplainedModel
 from medsaliency.sections import Section
-
-if TYPE_CHECKING:
-    from medsaliency.config import AttributionConfig
 
 
 class SmoothingOptions(Section):
@@ -68,6 +65,21 @@ class BlurIGOptions(Section):
     grad_step: float = Field(default=0.01, gt=0)
 
 
+class GradientSettings(Protocol):
+    """What the gradient methods read of the attribution options (``params.attribution`` has it all)."""
+
+    @property
+    def batch_size(self) -> int: ...
+    @property
+    def smoothgrad(self) -> SmoothingOptions: ...
+    @property
+    def integrated_gradients(self) -> IntegratedGradientsOptions: ...
+    @property
+    def guided_ig(self) -> GuidedIGOptions: ...
+    @property
+    def blur_ig(self) -> BlurIGOptions: ...
+
+
 Path = tuple[np.ndarray, np.ndarray, int]  # (input [H, W, C], baseline [H, W, C], explained class)
 
 
@@ -77,14 +89,14 @@ def channel_magnitude(attribution: np.ndarray) -> np.ndarray:
 
 
 def vanilla_gradient(
-    explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray
+    explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: GradientSettings, seeds: np.ndarray
 ) -> np.ndarray:
     """d logit / d input (Simonyan 2014)."""
     return channel_magnitude(fixed_batches(explained.input_gradients, images, config.batch_size, classes))
 
 
 def smoothgrad(
-    explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray
+    explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: GradientSettings, seeds: np.ndarray
 ) -> np.ndarray:
     """Mean squared gradient over ``smoothgrad.nsamples`` noisy copies (Smilkov 2017)."""
     copies = (noisy_copies(image, seed, config.smoothgrad) for image, seed in zip(images, seeds, strict=True))
@@ -96,7 +108,7 @@ def smoothgrad(
 
 
 def integrated_gradients(
-    explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray
+    explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: GradientSettings, seeds: np.ndarray
 ) -> np.ndarray:
     """Integrated Gradients from black (Sundararajan 2017), ``integrated_gradients.x_steps`` steps."""
     paths = ((image, np.zeros_like(image), target) for image, target in zip(images, classes, strict=True))
@@ -105,7 +117,7 @@ def integrated_gradients(
 
 
 def smoothgrad_ig(
-    explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray
+    explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: GradientSettings, seeds: np.ndarray
 ) -> np.ndarray:
     """SmoothGrad over Integrated Gradients: IG of ``smoothgrad.nsamples`` noisy copies, squared and averaged."""
     samples = config.smoothgrad.nsamples
@@ -145,7 +157,7 @@ def integrated(explained: ExplainedModel, paths: Iterable[Path], steps: int, bat
 
 
 def guided_ig(
-    explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray
+    explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: GradientSettings, seeds: np.ndarray
 ) -> np.ndarray:
     """Guided Integrated Gradients, an adaptive path from black (Kapishnikov 2021): PAIR's ``GuidedIG``,
     one image at a time (each step's gradient decides the next step), one gradient per step."""
@@ -154,7 +166,7 @@ def guided_ig(
     )
 
 
-def guided_ig_image(explained: ExplainedModel, image: np.ndarray, target: int, config: AttributionConfig) -> np.ndarray:
+def guided_ig_image(explained: ExplainedModel, image: np.ndarray, target: int, config: GradientSettings) -> np.ndarray:
     """PAIR's Guided IG of one ``[H, W, C]`` image, signed ``[H, W, C]``."""
     from saliency.core import GuidedIG
 
@@ -170,7 +182,7 @@ def guided_ig_image(explained: ExplainedModel, image: np.ndarray, target: int, c
     )
 
 
-def blur_ig(explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray) -> np.ndarray:
+def blur_ig(explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: GradientSettings, seeds: np.ndarray) -> np.ndarray:
     """Integrated Gradients along a path of Gaussian blurs (Xu 2020), PAIR's ``BlurIG`` sums: at each of
     ``steps`` sigmas up to ``max_sigma`` (zero-padded borders), the gradient at the blurred image times
     d(blurred image)/d sigma (a forward difference of ``grad_step``) times the sigma step, summed, negated."""

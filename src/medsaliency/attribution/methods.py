@@ -15,7 +15,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
@@ -25,10 +25,17 @@ from medsaliency.attribution.random_map import random_map
 from medsaliency.errors import MedsaliencyError
 from medsaliency.sections import Section
 
-if TYPE_CHECKING:
-    from medsaliency.config import AttributionConfig
 
-Method = Callable[[ExplainedModel, np.ndarray, np.ndarray, "AttributionConfig", np.ndarray], np.ndarray]
+class AttributionSettings(gradients.GradientSettings, xrai.XraiSettings, cam.CamSettings, Protocol):
+    """What the methods read of ``params.attribution`` (:data:`medsaliency.config.AttributionConfig`):
+    the chosen ``methods``, ``batch_size`` and each family's options. Declared here, not imported from
+    ``config``, so that ``config`` can import this table without a cycle."""
+
+    @property
+    def methods(self) -> list[str]: ...
+
+
+Method = Callable[[ExplainedModel, np.ndarray, np.ndarray, AttributionSettings, np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,7 @@ def compute_maps(
     explained: ExplainedModel,
     images: np.ndarray,
     classes: np.ndarray,
-    config: AttributionConfig,
+    config: AttributionSettings,
     seeds: np.ndarray,
     progress: Callable[[str], None] | None = None,
 ) -> Attributions:

@@ -16,12 +16,12 @@ import numpy as np
 from medsaliency.attribution.gradients import channel_magnitude
 
 if TYPE_CHECKING:
-    from medsaliency.config import AttributionConfig
+    from medsaliency.attribution.methods import AttributionSettings
 
 METHODS = ("vanilla_gradient", "smoothgrad", "integrated_gradients", "smoothgrad_ig", "guided_ig", "blur_ig", "xrai_full", "xrai_fast")
 
 
-def pair_map(method: str, call_model_function, image: np.ndarray, target: int, seed: int, config: AttributionConfig) -> np.ndarray:
+def pair_map(method: str, call_model_function, image: np.ndarray, target: int, seed: int, config: AttributionSettings) -> np.ndarray:
     """``[H, W]`` float32 map of one ``[H, W, C]`` image by PAIR's class for ``method`` (one of
     :data:`METHODS`), NumPy's global generator seeded with ``seed`` first (SmoothGrad's noise)."""
     from saliency.core import XRAI, BlurIG, GradientSaliency, GuidedIG, IntegratedGradients, XRAIParameters

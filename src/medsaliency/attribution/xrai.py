@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 from pydantic import Field
@@ -32,9 +32,6 @@ from pydantic import Field
 from medsaliency.attribution.explained_model import ExplainedModel
 from medsaliency.attribution.gradients import integrated
 from medsaliency.sections import Section
-
-if TYPE_CHECKING:
-    from medsaliency.config import AttributionConfig
 
 MIN_PIXEL_DIFF = 50  # PAIR's XRAIParameters.experimental_params["min_pixel_diff"]
 NEAR_TIE = 1e-5  # relative gap below which PAIR's float32 density decides between regions
@@ -49,12 +46,21 @@ class XraiOptions(Section):
     area_threshold: float = Field(default=1.0, gt=0, le=1)
 
 
+class XraiSettings(Protocol):
+    """What XRAI reads of the attribution options."""
+
+    @property
+    def batch_size(self) -> int: ...
+    @property
+    def xrai(self) -> XraiOptions: ...
+
+
 _CACHE_SIZE = 64
 _segments: OrderedDict = OrderedDict()
 _attributions: OrderedDict = OrderedDict()
 
 
-def xrai_maps(explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, algorithm: str) -> np.ndarray:
+def xrai_maps(explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: XraiSettings, algorithm: str) -> np.ndarray:
     """``[N, H, W]`` float32 XRAI maps of ``images`` ``[N, H, W, C]``; ``algorithm`` is ``full`` or ``fast``."""
     attributions = base_attributions(explained, images, classes, config)
     maps = []
@@ -78,7 +84,7 @@ def image_segments(image: np.ndarray) -> list[np.ndarray]:
     return _cached(_segments, key, lambda: _get_segments_felzenszwalb(image))
 
 
-def base_attributions(explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig) -> list[np.ndarray]:
+def base_attributions(explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: XraiSettings) -> list[np.ndarray]:
     """XRAI's own IG input of each image: the mean of IG from a black (image minimum) and a white
     (image maximum) baseline, ``[H, W, C]`` float32, cached per model, image and class."""
     keys = [
@@ -152,15 +158,11 @@ def _cached(cache: OrderedDict, key, compute):
     return value
 
 
-def xrai_full(
-    explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray
-) -> np.ndarray:
+def xrai_full(explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: XraiSettings, seeds: np.ndarray) -> np.ndarray:
     """XRAI, full algorithm (greedy region ranking)."""
     return xrai_maps(explained, images, classes, config, "full")
 
 
-def xrai_fast(
-    explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: AttributionConfig, seeds: np.ndarray
-) -> np.ndarray:
+def xrai_fast(explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: XraiSettings, seeds: np.ndarray) -> np.ndarray:
     """XRAI, fast algorithm (regions ranked once by density)."""
     return xrai_maps(explained, images, classes, config, "fast")

@@ -23,7 +23,7 @@ import numpy as np
 from medsaliency.data.phantoms.drawing import ellipse, ellipse_radius, grid, irregular_radius, smooth_noise
 
 if TYPE_CHECKING:
-    from medsaliency.config import BrainPhantomConfig
+    from medsaliency.data.phantoms.options import BrainPhantomConfig
 
 CLASSES = ("meningioma", "glioma", "pituitary")
 _INTENSITY_SCALE = 1000.0

@@ -23,7 +23,7 @@ import numpy as np
 from medsaliency.data.phantoms.drawing import ellipse, ellipse_radius, grid, smooth_noise
 
 if TYPE_CHECKING:
-    from medsaliency.config import ChestPhantomConfig
+    from medsaliency.data.phantoms.options import ChestPhantomConfig
 
 CLASSES = ("COVID", "Normal", "Lung_Opacity")
 

@@ -8,12 +8,11 @@ burns it into the prepared arrays of any dataset, see :mod:`medsaliency.data.sho
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from tqdm import tqdm
 
-from medsaliency.atomic import staged_directory
 from medsaliency.data.covid import write_covid_png
 from medsaliency.data.figshare import write_cjdata
 from medsaliency.data.phantoms import brain, chest
@@ -21,28 +20,21 @@ from medsaliency.data.phantoms.drawing import outline_coordinates
 from medsaliency.errors import DataError
 
 if TYPE_CHECKING:
-    from medsaliency.config import DatasetConfig, Params, PhantomConfig
+    from medsaliency.data.phantoms.options import PhantomConfig
 
 
-def write_phantom_datasets(params: Params, root: Path = Path(".")) -> list[Path]:
-    """Write every dataset of ``params`` as phantoms under ``root``; return the folders written.
+class DatasetLayout(Protocol):
+    """What the writers read of a dataset's params (:class:`medsaliency.config.DatasetConfig` has it)."""
 
-    A dataset folder that already holds files is never touched: a :class:`DataError` says so.
-    """
-    from medsaliency.data.formats import FORMATS  # the table refers back to this module's writers
-
-    written = []
-    for dataset in params.datasets.values():
-        target = root / dataset.raw_dir
-        if target.exists() and any(target.iterdir()):
-            raise DataError(f"{target}: already holds files; phantoms are only written into an empty or missing folder")
-        with staged_directory(target) as staging:
-            FORMATS[dataset.format].write_phantoms(staging, dataset, params.phantoms)
-        written.append(target)
-    return written
+    @property
+    def format(self) -> str: ...
+    @property
+    def raw_dir(self) -> str: ...
+    @property
+    def classes(self) -> list[str]: ...
 
 
-def write_brain_dataset(out_dir: Path, dataset: DatasetConfig, phantoms: PhantomConfig) -> int:
+def write_brain_dataset(out_dir: Path, dataset: DatasetLayout, phantoms: PhantomConfig) -> int:
     """Figshare-format slices ``<n>.mat``; label code ``k`` draws the k-th of :data:`brain.CLASSES`."""
     config = phantoms.brain
     _check_classes(dataset, brain.CLASSES, by_position=True)
@@ -63,7 +55,7 @@ def write_brain_dataset(out_dir: Path, dataset: DatasetConfig, phantoms: Phantom
     return file_number
 
 
-def write_chest_dataset(out_dir: Path, dataset: DatasetConfig, phantoms: PhantomConfig) -> int:
+def write_chest_dataset(out_dir: Path, dataset: DatasetLayout, phantoms: PhantomConfig) -> int:
     """COVID-Radiography-format ``<class>/images|masks/<class>-<n>.png``; one image per patient."""
     config = phantoms.chest
     _check_classes(dataset, chest.CLASSES, by_position=False)
@@ -79,7 +71,7 @@ def write_chest_dataset(out_dir: Path, dataset: DatasetConfig, phantoms: Phantom
     return len(images)
 
 
-def _check_classes(dataset: DatasetConfig, known: tuple[str, ...], by_position: bool) -> None:
+def _check_classes(dataset: DatasetLayout, known: tuple[str, ...], by_position: bool) -> None:
     if by_position and len(dataset.classes) > len(known):
         raise DataError(f"phantoms: the brain phantom draws at most {len(known)} classes {list(known)}, params list {dataset.classes}")
     if not by_position and not set(dataset.classes) <= set(known):

@@ -21,7 +21,7 @@ def test_failed_validation_stops_the_pipeline_with_named_failures(tmp_path, tiny
     root = dvc_project(tmp_path / "project", tiny_raw)
     run(["medsaliency", "phantoms"], root)
     run(["dvc", "add", "-q", "data"], root)
-    # As the README says to run DVC by hand: in a shell whose PATH lacks the venv until it is activated
+    # As docs/data.md says to run DVC by hand: in a shell whose PATH lacks the venv until it is activated
     # (the stages run `python pipelines/<stage>.py`, the python on PATH).
     activated = f"source {VENV}/bin/activate && dvc repro validate@covid_xray"
     result = subprocess.run(["bash", "-c", activated], cwd=root, env=bare_env(), capture_output=True, text=True)

@@ -26,11 +26,16 @@ EVALUATED_METRIC = MODEL_KEYS["n_images"]  # logged into an explanation run by t
 
 
 def start_method_runs(
-    parent_run_id: str, params: dict[str, str], options: dict[str, dict[str, str]], labels: dict[str, str], tags: dict[str, str]
+    parent_run_id: str,
+    params: dict[str, str],
+    options: dict[str, dict[str, str]],
+    metrics: dict[str, list[Metric]],
+    labels: dict[str, str],
+    tags: dict[str, str],
 ) -> dict[str, str]:
     """Create (and finish) one run per method of ``options`` (method -> its option params) under
-    ``parent_run_id``: ``params`` plus ``method`` and the options as params, ``tags`` plus the
-    nesting tags, the run named ``labels[method]``. Returns method -> run id."""
+    ``parent_run_id``: ``params`` plus ``method`` and the options as params, ``metrics[method]``,
+    ``tags`` plus the nesting tags, the run named ``labels[method]``. Returns method -> run id."""
     import mlflow
     from mlflow.entities import Param
 
@@ -41,14 +46,19 @@ def start_method_runs(
         run_tags = {**tags, PARENT_TAG: parent_run_id, ROLE_TAG: METHOD_ROLE, METHOD_TAG: method}
         run = client.create_run(experiment_id, run_name=labels.get(method, method), tags=run_tags)
         logged = {**params, "method": method, **method_options}
-        client.log_batch(run.info.run_id, params=[Param(key, str(value)) for key, value in logged.items()])
+        client.log_batch(
+            run.info.run_id,
+            metrics=_mlflow_metrics(metrics.get(method, [])),
+            params=[Param(key, str(value)) for key, value in logged.items()],
+        )
         client.set_terminated(run.info.run_id)
         runs[method] = run.info.run_id
     return runs
 
 
-def method_runs(parent_run_id: str) -> dict[str, str]:
-    """Method -> id of the method runs nested under ``parent_run_id`` (the newest of each method)."""
+def method_runs(parent_run_id: str) -> dict:
+    """Method -> the method run (an MLflow ``Run``, metrics included) nested under ``parent_run_id``
+    (the newest of each method)."""
     import mlflow
 
     client = mlflow.MlflowClient()
@@ -58,12 +68,13 @@ def method_runs(parent_run_id: str) -> dict[str, str]:
         filter_string=f"tags.`{PARENT_TAG}` = '{parent_run_id}' and tags.{ROLE_TAG} = '{METHOD_ROLE}'",
         order_by=["attributes.start_time ASC"],
     )
-    return {run.data.tags[METHOD_TAG]: run.info.run_id for run in found}
+    return {run.data.tags[METHOD_TAG]: run for run in found}
 
 
 def require_method_runs(parent_run_id: str, methods: Iterable[str]) -> dict[str, str]:
-    """:func:`method_runs`, with a :class:`DataError` naming the explanation run and the methods it lacks."""
-    runs = method_runs(parent_run_id)
+    """Method -> id of :func:`method_runs`, with a :class:`DataError` naming the explanation run and the
+    methods it lacks."""
+    runs = {method: run.info.run_id for method, run in method_runs(parent_run_id).items()}
     missing = [method for method in methods if method not in runs]
     if missing:
         raise DataError(
@@ -76,11 +87,9 @@ def require_method_runs(parent_run_id: str, methods: Iterable[str]) -> dict[str,
 def log_run_metrics(run_id: str, metrics: Iterable[Metric]) -> None:
     """Log ``metrics`` (with their steps) into ``run_id`` in batches of MLflow's limit, NaN included."""
     import mlflow
-    from mlflow.entities import Metric as MlflowMetric
 
     client = mlflow.MlflowClient()
-    now = int(time.time() * 1000)
-    batch = [MlflowMetric(m.key, float(m.value), now, m.step) for m in metrics]
+    batch = _mlflow_metrics(metrics)
     for start in range(0, len(batch), 1000):
         client.log_batch(run_id, metrics=batch[start : start + 1000])
 
@@ -96,3 +105,11 @@ def evaluated_explanation_runs(dataset: str) -> list:
         order_by=["attributes.start_time DESC"],
         output_format="list",
     )
+
+
+def _mlflow_metrics(metrics: Iterable[Metric]) -> list:
+    """``metrics`` as MLflow metric entities, stamped now."""
+    from mlflow.entities import Metric as MlflowMetric
+
+    now = int(time.time() * 1000)
+    return [MlflowMetric(m.key, float(m.value), now, m.step) for m in metrics]

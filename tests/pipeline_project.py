@@ -51,7 +51,8 @@ def recorded_md5(dvc_file: Path) -> str:
 
 @dataclass(frozen=True)
 class RetrainRun:
-    """A ``make retrain`` of the shared project: its output and the summary it wrote."""
+    """A ``make retrain`` of the shared project: its output (stdout, then stderr: the log a user reads) and
+    the summary it wrote."""
 
     root: Path
     stdout: str
@@ -89,7 +90,7 @@ def make_retrain(root: Path) -> RetrainRun:
         ["make", "--no-print-directory", "--assume-old=venv", "retrain", f"VENV={VENV}", f"RETRAIN_REMOTE_URL={root.parent / 'remote'}"],
         root,
     )
-    return RetrainRun(root, result.stdout, summary.read_text())
+    return RetrainRun(root, result.stdout + result.stderr, summary.read_text())
 
 
 def copied_project(source: RetrainRun, destination: Path) -> Path:

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from pipeline_project import copied_project, store_client
 
-from medsaliency.compute import ComputeError, InProcess, chunk_slices, task_runner
+from medsaliency.compute import ComputeError, InProcess, task_runner
 from medsaliency.config import ComputeConfig
 
 DATASET = "brain_tumor"
@@ -191,7 +191,6 @@ def test_tasks_come_back_in_order_from_this_process():
     with task_runner(ComputeConfig(scheduler="sync", workers=0, images_per_task=1, gpu=False)) as runner:
         assert isinstance(runner, InProcess)
         assert runner.map(lambda chunk, add: chunk + add, [1, 2, 3], "add", add=10) == [11, 12, 13]
-    assert chunk_slices(5, 2) == [slice(0, 2), slice(2, 4), slice(4, 5)]
 
 
 def test_an_unreachable_scheduler_is_named(monkeypatch):

@@ -74,6 +74,13 @@ def test_names_and_option_sections_derive_from_the_extension_tables(tiny_raw):
     assert attribution.methods == list(METHODS)  # default: every method, in the table's order
     assert attribution.guided_ig.model_dump() == OPTIONS["guided_ig"]().model_dump() == {"x_steps": 200, "max_dist": 0.02, "fraction": 0.25}
     assert attribution.smoothgrad.nsamples == 3 and attribution.smoothgrad.stdev_spread == 0.15  # set one option, default the other
+    # the sections are spelled out for the type checker; they must be exactly the table's
+    from medsaliency.config import AttributionConfig, _AttributionSettings
+
+    sections = {
+        name: field.annotation for name, field in AttributionConfig.model_fields.items() if name not in _AttributionSettings.model_fields
+    }
+    assert sections == OPTIONS
     for key, table in (("attribution.methods", METHODS), ("evaluation.entropy", ESTIMATORS), ("datasets.covid_xray.format", FORMATS)):
         raw = parse_params_raw_with(tiny_raw, key, ["nope"] if key.endswith("methods") else "nope")
         with pytest.raises(ConfigError) as error:

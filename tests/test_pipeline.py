@@ -10,6 +10,7 @@ artifact locations: later runs add artifacts there, and nothing the first run's 
 """
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -17,6 +18,8 @@ import pytest
 import yaml
 from conftest import REPO, mlflow_server, tiny_params_raw
 from pipeline_project import RetrainRun, commit, copied_project, gate_row, make_retrain, run, store_client
+
+from medsaliency.results_page import lock_digest
 
 pytestmark = pytest.mark.slow
 
@@ -35,6 +38,8 @@ def test_whole_pipeline_runs_and_is_then_up_to_date(first_run):
         "report",
     ):
         assert f"Running stage '{stage}'" in first_run.stdout
+    # TensorFlow's C++ log lines look like "E0000 00:00:..."; a run that did not fail prints none
+    assert not re.findall(r"(?m)^[EF]\d{4} ", first_run.stdout), "error-looking lines in the log of a run that succeeded"
     for dataset in ("brain_tumor", "covid_xray"):
         assert json.loads((root / "outputs" / "validate" / dataset / "validation.json").read_text())["success"] is True
         assert (root / "outputs" / "prepare" / dataset / "train.npz").is_file()
@@ -241,6 +246,12 @@ def check_report(root: Path) -> None:
     assert markdown.count("### Sanity: data randomisation") == 2 and markdown.count("### Sanity: cascading randomisation") == 2
     html = (root / "outputs" / "report" / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 4 and "<table>" in html
+    page = (root / "docs" / "results.md").read_text()  # the docs site's results page: the report, and which run it shows
+    digest = re.search(r"`dvc.lock` digest `([0-9a-f]{12})`", page)
+    assert digest and digest.group(1) == lock_digest(root) and "on 20" in page and " cores)" in page
+    figures = re.findall(r"\]\(results/([^)]+)\)", page)
+    assert len(figures) == 4 and all((root / "docs" / "results" / name).is_file() for name in figures)
+    assert page.split("\n", 1)[0] == markdown.split("\n", 1)[0] and "| Grad-CAM |" in page
     client = store_client(root)
     (run,) = client.search_runs([client.get_experiment_by_name("report").experiment_id])
     assert {item.path for item in client.list_artifacts(run.info.run_id, "report")} >= {"report/report.md", "report/report.html"}

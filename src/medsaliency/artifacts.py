@@ -2,6 +2,7 @@
 
 | record | file | written by | read by |
 |---|---|---|---|
+| :class:`SplitArrays` | ``outputs/prepare/<ds>/<split>.npz`` | prepare | tune, data_randomization |
 | :class:`ValidationVerdict` | ``outputs/validate/<ds>/validation.json`` | validate | tune, register |
 | :class:`TuneSummary` | ``outputs/tune/<ds>/<backbone>.json`` | tune | register, report |
 | :class:`RegistryRecord` | ``outputs/register/<ds>/registry.json`` | register | attribute, evaluate, report |
@@ -41,6 +42,20 @@ def _fields_of(cls: type, raw: Any, path: Path, producer: str) -> dict:
     if missing:
         raise DataError(f"{path}: missing field(s) {', '.join(missing)}; re-run the {producer} stage")
     return {field.name: raw[field.name] for field in fields(cls)}
+
+
+@dataclass(frozen=True)
+class SplitArrays:
+    """``x`` float32 ``[N, S, S, 1]`` and ``y`` int64 ``[N]`` of one split."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+    @classmethod
+    def read(cls, path: Path) -> SplitArrays:
+        """One split of the prepare stage (``outputs/prepare/<dataset>/<split>.npz``)."""
+        arrays = load_npz(path)
+        return cls(x=arrays["x"], y=arrays["y"])
 
 
 @dataclass(frozen=True)
@@ -103,6 +118,13 @@ class RegisteredModel:
     challenger_version: str
     champion_version: str | None
     champion_macro_f1: float | None
+
+    @property
+    def champion(self) -> str:
+        """The version holding ``champion`` (what is explained); a :class:`DataError` when the gate promoted none."""
+        if self.champion_version is None:
+            raise DataError(f"{self.name}: no version holds the champion alias; run the register stage")
+        return self.champion_version
 
 
 @dataclass(frozen=True)
@@ -178,7 +200,10 @@ class MapsFile:
         if maps.shape[:2] != (len(arrays["methods"]), len(arrays["ids"])) or not np.isfinite(maps).all():
             raise DataError(f"{path}: maps of shape {maps.shape} are not finite [methods, images, H, W]")
         scalars = {"model_name", "model_version", "target_layer", "explain"}
-        return cls(**{field.name: str(arrays[field.name]) if field.name in scalars else arrays[field.name] for field in fields(cls)})
+        values: dict[str, Any] = {
+            field.name: str(arrays[field.name]) if field.name in scalars else arrays[field.name] for field in fields(cls)
+        }
+        return cls(**values)
 
     @property
     def method_names(self) -> list[str]:

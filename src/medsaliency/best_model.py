@@ -19,10 +19,11 @@ from unittest.mock import patch
 import numpy as np
 import optuna
 
+from medsaliency.artifacts import SplitArrays
 from medsaliency.errors import MedsaliencyError
 from medsaliency.models.metrics import classification_metrics, confusion, confusion_figure, report_text
 from medsaliency.tracking import BEST_MODEL_URI_TAG
-from medsaliency.tuning import CHECKPOINT_ARTIFACT, SplitArrays
+from medsaliency.tuning import CHECKPOINT_ARTIFACT
 
 BEST_TRIAL_TAG = "best_trial"
 
@@ -61,7 +62,7 @@ def log_best_model(study: optuna.Study, parent_run_id: str, test: SplitArrays, c
     return {
         "best_trial": best.number,
         "best_params": best.params,
-        "val_macro_f1": round(float(best.value), 6),
+        "val_macro_f1": round(float(best.value or 0.0), 6),  # a completed trial always has its value
         "test": {key: round(value, 6) for key, value in sorted(test_metrics.items())},
         "trials": {state.name: len(study.get_trials(deepcopy=False, states=(state,))) for state in optuna.trial.TrialState},
     }
@@ -100,7 +101,7 @@ def log_keras_model(model, example: np.ndarray):
     import mlflow
     from mlflow.models import infer_signature
 
-    with _input_example_folder_created():
+    with _input_example_folder_created(), _serving_input_checked_without_tf_data():
         return mlflow.keras.log_model(
             model,
             name="model",
@@ -123,4 +124,24 @@ def _input_example_folder_created():
         return original(mlflow_model, input_example, path, *args, **kwargs)
 
     with patch.object(keras_save, "_save_example", save_example):
+        yield
+
+
+@contextmanager
+def _serving_input_checked_without_tf_data():
+    """MLflow checks at logging time that the saved input example can be served: it reloads the logged
+    model as a pyfunc and calls Keras ``predict``, which on TensorFlow builds a ``tf.data`` pipeline that
+    prints ``E0000 ... use_unbounded_threadpool`` lines (harmless, read as errors in the log), and
+    ``mlflow.keras.log_model`` has no switch for it. Scoped to one call, the same check (reload, parse
+    the serving input against the signature) predicts with ``predict_on_batch`` instead."""
+    import mlflow.models.utils as model_utils
+    from mlflow.pyfunc import load_model
+    from mlflow.pyfunc.scoring_server import _parse_json_data
+
+    def validate(model_uri: str, serving_input):
+        served = load_model(model_uri)
+        parsed = _parse_json_data(serving_input, served.metadata, served.metadata.get_input_schema())
+        return served.get_raw_model().predict_on_batch(parsed.data)
+
+    with patch.object(model_utils, "_validate_serving_input", validate):
         yield

@@ -186,11 +186,6 @@ def _external_client(address: str) -> Iterator[Any]:
         yield client
 
 
-def chunk_slices(total: int, size: int) -> list[slice]:
-    """``[0, size), [size, 2 size), ...`` up to ``total``: the items of each task."""
-    return [slice(start, min(start + size, total)) for start in range(0, total, size)]
-
-
 def _dashboard(client) -> str | None:
     """The dashboard link when the scheduler serves one (bokeh installed, not ``--no-dashboard``)."""
     if "dashboard" not in client.scheduler_info(n_workers=0).get("services", {}):

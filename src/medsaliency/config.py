@@ -8,12 +8,16 @@ dotted key (``datasets.brain_tumor.image_size``) and what was expected.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 
 import yaml
-from pydantic import AfterValidator, Field, ValidationError, create_model, model_validator
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 
-from medsaliency.attribution.methods import METHODS, OPTIONS
+from medsaliency import yamlfile
+from medsaliency.attribution.cam import ScoreCamOptions
+from medsaliency.attribution.gradients import BlurIGOptions, GuidedIGOptions, IntegratedGradientsOptions, SmoothingOptions
+from medsaliency.attribution.methods import METHODS
+from medsaliency.attribution.xrai import XraiOptions
 from medsaliency.backends import SUPPORTED as SUPPORTED_BACKENDS
 from medsaliency.data.formats import FORMATS
 from medsaliency.data.phantoms.options import PhantomConfig
@@ -24,11 +28,19 @@ from medsaliency.sections import Section as _Section
 
 DEFAULT_PARAMS_PATH = Path("params.yaml")
 
-# Names that the extension tables define (a new entry there is valid here at once).
-DatasetFormat = Literal[tuple(FORMATS)]
-AttributionMethod = Literal[tuple(METHODS)]
-EntropyEstimator = Literal[tuple(ESTIMATORS)]
-KerasBackend = Literal[SUPPORTED_BACKENDS]
+# Names that the extension tables define (a new entry there is valid here at once). Checked when
+# params are parsed; a type checker, which cannot read a table, sees plain strings.
+if TYPE_CHECKING:
+    DatasetFormat: TypeAlias = str
+    AttributionMethod: TypeAlias = str
+    EntropyEstimator: TypeAlias = str
+    KerasBackend: TypeAlias = str
+else:
+    DatasetFormat = Literal[tuple(FORMATS)]
+    AttributionMethod = Literal[tuple(METHODS)]
+    EntropyEstimator = Literal[tuple(ESTIMATORS)]
+    KerasBackend = Literal[SUPPORTED_BACKENDS]
+Optimizer = Literal["sgd", "adam"]
 # A test's methods: a list, or "all": every method of ``attribution.methods`` (see :func:`chosen_methods`).
 MethodChoice = Literal["all"] | Annotated[list[AttributionMethod], Field(min_length=1)]
 
@@ -115,7 +127,7 @@ class TrainConfig(_Section):
 class Hyperparameters(_Section):
     """One point of the search space: what a trial trains with."""
 
-    optimizer: Literal["sgd", "adam"]
+    optimizer: Optimizer
     learning_rate: float = Field(gt=0)
     momentum: float = Field(ge=0, lt=1)
     weight_decay: float = Field(ge=0)
@@ -127,7 +139,7 @@ class Hyperparameters(_Section):
 class SearchSpace(_Section):
     """Ranges Optuna samples from: ``[low, high]`` (log scale for rates), or a list of choices."""
 
-    optimizer: list[Literal["sgd", "adam"]] = Field(min_length=1)
+    optimizer: list[Optimizer] = Field(min_length=1)
     learning_rate: FloatPair
     momentum: FloatPair
     weight_decay: FloatPair
@@ -209,14 +221,23 @@ class _AttributionSettings(_Section):
         return self
 
 
-# The settings above plus one section per entry of the method options table, each defaulting to
-# its model's defaults (PAIR's), so params.yaml carries only the options that differ.
-AttributionConfig = create_model(
-    "AttributionConfig",
-    __base__=_AttributionSettings,
-    __doc__=_AttributionSettings.__doc__,
-    **{name: (options, Field(default_factory=options)) for name, options in OPTIONS.items()},
-)
+class AttributionConfig(_AttributionSettings):
+    """The settings above plus one section per entry of the method options table
+    (:data:`medsaliency.attribution.methods.OPTIONS`; a test keeps the two equal), each defaulting to
+    its model's defaults (PAIR's), so params.yaml carries only the options that differ. Spelled out,
+    not generated from the table, so that a type checker knows ``config.guided_ig.x_steps``."""
+
+    smoothgrad: SmoothingOptions = Field(default_factory=SmoothingOptions)
+    integrated_gradients: IntegratedGradientsOptions = Field(default_factory=IntegratedGradientsOptions)
+    guided_ig: GuidedIGOptions = Field(default_factory=GuidedIGOptions)
+    blur_ig: BlurIGOptions = Field(default_factory=BlurIGOptions)
+    xrai: XraiOptions = Field(default_factory=XraiOptions)
+    scorecam: ScoreCamOptions = Field(default_factory=ScoreCamOptions)
+
+    def restricted(self, choice: list[str] | str, available: list[str]) -> AttributionConfig:
+        """These settings for the methods of ``choice`` (a list, or ``all``) that ``available`` has
+        (:func:`chosen_methods`): how a sanity test, the cascade or data randomisation picks its methods."""
+        return self.model_copy(update={"methods": chosen_methods(choice, available)})
 
 
 class BootstrapConfig(_Section):
@@ -381,7 +402,7 @@ def load_params(path: Path | str = DEFAULT_PARAMS_PATH) -> Params:
     """Read and validate ``params.yaml``; every problem is reported with its dotted key."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yamlfile.safe_load(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
     except yaml.YAMLError as exc:

@@ -22,7 +22,8 @@ HEADLINE_MEASURES = (
 
 def with_section(description: str | None, heading: str, body: str) -> str:
     """``description`` with its ``## heading`` section replaced by ``body`` (appended when absent)."""
-    sections, current = {}, None
+    sections: dict[str, list[str]] = {}
+    current: str | None = None
     for line in (description or "").splitlines():
         if line.startswith("## "):
             current = line.removeprefix("## ").strip()
@@ -47,7 +48,7 @@ def evaluation_headline(metrics: dict[str, float], methods: list[str], labels: d
         scored = {m: metrics[f"{flat}.{m}"] for m in methods if math.isfinite(metrics.get(f"{flat}.{m}", math.nan))}
         if not scored:
             continue
-        best = (max if higher else min)(scored, key=scored.get)
+        best = (max if higher else min)(scored, key=lambda method: scored[method])
         low, high = metrics.get(f"{flat}_ci_low.{best}", math.nan), metrics.get(f"{flat}_ci_high.{best}", math.nan)
         interval = f" [{low:.3f}, {high:.3f}]" if math.isfinite(low) and math.isfinite(high) else ""
         direction = "highest" if higher else "lowest"

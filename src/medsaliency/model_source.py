@@ -114,6 +114,7 @@ def _randomize(trained: ExplainedModel, source: ModelSource) -> ExplainedModel:
     from medsaliency.evaluation.sanity import cascading_copy, randomized_copy
 
     seed, blocks = source.randomized_seed, source.randomized_blocks
+    assert seed is not None, "only called for a source with a randomised seed"
     model = randomized_copy(trained.model, seed) if blocks is None else cascading_copy(trained.model, seed, blocks)
     return ExplainedModel(model, source.target_layer)
 

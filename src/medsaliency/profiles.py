@@ -52,7 +52,7 @@ def apply_profile(params_path: Path, profile_path: Path, output: Path | None = N
 def set_keras_backend(params_path: Path, backend: str) -> Params:
     """``keras_backend: <backend>`` in ``params_path``: that one line changed, the rest of the file as it
     was; validated before it is written."""
-    import yaml
+    from medsaliency import yamlfile
 
     try:
         text = params_path.read_text()
@@ -61,7 +61,7 @@ def set_keras_backend(params_path: Path, backend: str) -> Params:
     changed, count = re.subn(r"(?m)^keras_backend:[ \t]*[^\s#]*", f"keras_backend: {backend}", text)
     if count != 1:
         raise ConfigError(f"{params_path}: expected one top-level 'keras_backend:' line, found {count}")
-    params = parse_params(yaml.safe_load(changed), source=f"{params_path} + keras_backend: {backend}")
+    params = parse_params(yamlfile.safe_load(changed), source=f"{params_path} + keras_backend: {backend}")
     with staged_file(params_path) as staging:
         staging.write_text(changed)
     return params

@@ -22,8 +22,7 @@ import os
 import subprocess
 from pathlib import Path
 
-import yaml
-
+from medsaliency import yamlfile
 from medsaliency.config import MlflowConfig
 from medsaliency.errors import DataError
 from medsaliency.paths import absolute_sqlite_url, prepared_dir
@@ -106,6 +105,7 @@ def ensure_experiment(name: str, uri: str) -> str:
             if exc.error_code != "RESOURCE_ALREADY_EXISTS":
                 raise
             existing = mlflow.get_experiment_by_name(name)
+            assert existing is not None, name  # the other creator's
     for key, value in tags.items():
         if existing.tags.get(key) != value:
             mlflow.MlflowClient().set_experiment_tag(existing.experiment_id, key, value)
@@ -136,7 +136,7 @@ def ensure_study_run(experiment_id: str, study: str, tags: dict[str, str]) -> st
         return existing
     created = client.create_run(experiment_id, run_name=study, tags={**tags, STUDY_TAG: study, ROLE_TAG: STUDY_ROLE}).info.run_id
     client.set_terminated(created, "FINISHED")
-    kept = oldest()
+    kept = oldest() or created  # found again: ours, or an older one another process created
     if kept != created:
         client.delete_run(created)
     return kept
@@ -206,7 +206,7 @@ def prepared_md5(dataset: str, root: Path = Path(".")) -> str:
     folder = prepared_dir(dataset).as_posix()
     lock = root / "dvc.lock"
     if lock.is_file():
-        stage = (yaml.safe_load(lock.read_text()) or {}).get("stages", {}).get(f"prepare@{dataset}", {})
+        stage = (yamlfile.safe_load(lock.read_text()) or {}).get("stages", {}).get(f"prepare@{dataset}", {})
         for out in stage.get("outs", []):
             if out.get("path") == folder and out.get("md5"):
                 return str(out["md5"]).removesuffix(".dir")
@@ -233,5 +233,5 @@ def data_md5(root: Path = Path(".")) -> str:
     path = root / "data.dvc"
     if not path.is_file():
         return UNKNOWN
-    outs = (yaml.safe_load(path.read_text()) or {}).get("outs") or [{}]
+    outs = (yamlfile.safe_load(path.read_text()) or {}).get("outs") or [{}]
     return str(outs[0].get("md5", UNKNOWN)).removesuffix(".dir")

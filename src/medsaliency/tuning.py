@@ -26,11 +26,13 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import optuna
 
-from medsaliency.config import Hyperparameters, Params, SearchSpace, TuneConfig
+from medsaliency.artifacts import SplitArrays
+from medsaliency.config import Hyperparameters, Optimizer, Params, SearchSpace, TuneConfig
 from medsaliency.models.metrics import classification_metrics
 from medsaliency.tracking import STUDY_TAG
 
@@ -54,22 +56,6 @@ TRAINING_CODE = (
     "models/metrics.py",
     "evaluation/blur.py",
 )
-
-
-@dataclass(frozen=True)
-class SplitArrays:
-    """``x`` float32 ``[N, S, S, 1]`` and ``y`` int64 ``[N]`` of one split."""
-
-    x: np.ndarray
-    y: np.ndarray
-
-    @classmethod
-    def read(cls, path: Path) -> SplitArrays:
-        """One split of the prepare stage (``outputs/prepare/<dataset>/<split>.npz``)."""
-        from medsaliency.npz import load_npz
-
-        arrays = load_npz(path)
-        return cls(x=arrays["x"], y=arrays["y"])
 
 
 @dataclass(frozen=True)
@@ -167,7 +153,7 @@ def rdb_storage(storage_url: str, tune: TuneConfig, attempts: int = 5) -> optuna
 def sample_hyperparameters(trial: optuna.Trial, space: SearchSpace) -> Hyperparameters:
     """One point of the search space (rates on a log scale)."""
     return Hyperparameters(
-        optimizer=trial.suggest_categorical("optimizer", space.optimizer),
+        optimizer=cast(Optimizer, trial.suggest_categorical("optimizer", space.optimizer)),
         learning_rate=trial.suggest_float("learning_rate", *space.learning_rate, log=True),
         momentum=trial.suggest_float("momentum", *space.momentum),
         weight_decay=trial.suggest_float("weight_decay", *space.weight_decay, log=True),

@@ -58,3 +58,10 @@ def test_rank_regions_is_pairs_greedy_xrai(seed, area_threshold):
     segments = random_segments(rng, 32, 40)
     theirs, _ = XRAI._xrai(attr=density, segs=segments, area_perc_th=area_threshold, min_pixel_diff=50)
     np.testing.assert_array_equal(rank_regions(density, segments, area_threshold), theirs)
+
+
+def test_consecutive_slices_cover_every_item_once_in_order_the_last_one_shorter():
+    from medsaliency.attribution.batching import consecutive_slices
+
+    assert consecutive_slices(5, 2) == [slice(0, 2), slice(2, 4), slice(4, 5)]
+    assert consecutive_slices(4, 2) == [slice(0, 2), slice(2, 4)] and consecutive_slices(0, 3) == []

@@ -68,14 +68,18 @@ def gradient_blocks(gradients: GradientFunction, blocks: Iterable[tuple[np.ndarr
         yield outputs.take(sizes.pop(0))
 
 
+def consecutive_slices(total: int, size: int) -> list[slice]:
+    """``[0, size), [size, 2 size), ...`` up to ``total`` (the last one shorter): batches, tasks."""
+    return [slice(start, min(start + size, total)) for start in range(0, total, size)]
+
+
 def fixed_batches(function, x: np.ndarray, batch_size: int, *others: np.ndarray):
     """``function(x[b], *others[b])`` over calls of exactly ``batch_size`` rows (the last padded with
     zeros and cut back), joined along the first axis (tuples of outputs joined element-wise)."""
     results = []
-    for start in range(0, len(x), batch_size):
-        rows = min(batch_size, len(x) - start)
-        arguments = [padded(array[start : start + rows], batch_size) for array in (x, *others)]
-        output = function(*arguments)
+    for batch in consecutive_slices(len(x), batch_size):
+        rows = batch.stop - batch.start
+        output = function(*(padded(array[batch], batch_size) for array in (x, *others)))
         results.append(tuple(part[:rows] for part in output) if isinstance(output, tuple) else output[:rows])
     if results and isinstance(results[0], tuple):
         return tuple(np.concatenate(parts) for parts in zip(*results, strict=True))

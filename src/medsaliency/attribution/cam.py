@@ -27,7 +27,7 @@ from typing import Protocol
 import numpy as np
 from pydantic import Field
 
-from medsaliency.attribution.batching import fixed_batches
+from medsaliency.attribution.batching import consecutive_slices, fixed_batches
 from medsaliency.attribution.explained_model import ExplainedModel
 from medsaliency.sections import Section
 
@@ -109,7 +109,7 @@ def _channel_scores(explained: ExplainedModel, image: np.ndarray, target: int, c
     low, high = masks.min(axis=(0, 1)), masks.max(axis=(0, 1))
     masks = (masks - low) / (high - low + EPSILON)
     scores = []
-    for batch in _batches(masks.shape[-1], batch_size):
+    for batch in consecutive_slices(masks.shape[-1], batch_size):
         masked = image[None] * np.moveaxis(masks[..., batch], -1, 0)[..., None]
         scores.append(explained.probabilities(masked)[:, target])
     return np.concatenate(scores)
@@ -121,7 +121,3 @@ def _strongest_channels(channels: np.ndarray, max_channels: int | None) -> np.nd
         return channels
     strongest = np.sort(np.argsort(-channels.std(axis=(0, 1)), kind="stable")[:max_channels])
     return channels[..., strongest]
-
-
-def _batches(total: int, size: int) -> list[slice]:
-    return [slice(start, min(start + size, total)) for start in range(0, total, size)]

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from medsaliency.artifacts import MapsFile, RegisteredModel
+from medsaliency.attribution.batching import consecutive_slices
 from medsaliency.attribution.explained_model import ExplainedModel
 from medsaliency.attribution.methods import Attributions, compute_maps, explained_classes, image_seeds
 from medsaliency.attribution.selection import select_images
-from medsaliency.compute import TaskRunner, chunk_slices
+from medsaliency.compute import TaskRunner
 from medsaliency.config import AttributionConfig, ComputeConfig
 from medsaliency.errors import DataError
 from medsaliency.model_source import ModelSource, explained_model
@@ -125,12 +126,12 @@ def explain(
     ``runner`` (here or on Dask workers; ``compute.gpu``: on GPU workers)."""
     parts = [
         SampleChunk(sample.images[part], sample.labels[part], sample.seeds[part])
-        for part in chunk_slices(len(sample.ids), compute.images_per_task)
+        for part in consecutive_slices(len(sample.ids), compute.images_per_task)
     ]
     label = f"{model.name} v{model.champion_version}: attribution"
     results = runner.map(explain_chunk, parts, label, gpu=compute.gpu, source=source, config=config)
     joined = _joined(results, [len(part.images) for part in parts], config)
-    return Explanation(model.name, model.champion_version, model.backbone, source.target_layer, *joined)
+    return Explanation(model.name, model.champion, model.backbone, source.target_layer, *joined)
 
 
 def explain_model(model, name: str, version: str, backbone: str, sample: Sample, config: AttributionConfig) -> Explanation:

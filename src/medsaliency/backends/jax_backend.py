@@ -20,8 +20,8 @@ import numpy as np
 from medsaliency.backends import ModelFunctions, head_logits
 
 DETERMINISTIC_XLA_FLAG = "--xla_gpu_deterministic_ops=true"
-# model.compile(jit_compile=...): without jit, JAX runs a train step op by op (measured: 5x slower
-# steady epochs and a 50 s first epoch for the small CNN on 24-px images).
+# model.compile(jit_compile=...): without jit, JAX runs a train step op by op, several times slower
+# per epoch and with a far longer first epoch.
 JIT_COMPILE = True
 
 

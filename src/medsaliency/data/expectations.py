@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -88,7 +89,7 @@ def build_expectations(manifest: pd.DataFrame, dataset: DatasetConfig, validate:
     side_low, side_high = dataset.raw_side_range
     max_class_count = int(manifest["label"].value_counts().max()) if "label" in manifest and len(manifest) else 0
     every_split_and_class = [f"{split}/{label}" for split in SPLITS for label in dataset.classes]
-    expectations = [
+    expectations: list[gxe.Expectation] = [
         gxe.ExpectTableColumnsToMatchSet(column_set=[*MANIFEST_COLUMNS, *DERIVED_COLUMNS], exact_match=True),
         gxe.ExpectTableRowCountToBeBetween(min_value=1),
         *[gxe.ExpectColumnValuesToNotBeNull(column=column) for column in MANIFEST_COLUMNS],
@@ -151,7 +152,7 @@ def validate_manifest(
     return ValidationReport(success=bool(result.success), outcomes=outcomes, data_docs=docs_page)
 
 
-def _site_config(docs_dir: Path) -> dict:
+def _site_config(docs_dir: Path) -> Any:
     return {
         "class_name": "SiteBuilder",
         "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},

@@ -10,6 +10,8 @@ shows the image, not what the model learnt from the labels.
   permutation: every class gets the labels in proportion to their frequencies).
 - :func:`compare_maps`: per method and image, SSIM (:func:`~medsaliency.evaluation.sanity.map_similarity`)
   and Spearman's rank correlation between the two models' maps, for the same explained class.
+- :func:`data_randomization_test`: the whole test for one explained model: the twin trained, its maps
+  of the re-attribution sample computed, the two models' maps compared (flat metrics).
 - :func:`train_on_shuffled_labels`: the training itself, a tuning trial's
   (:func:`~medsaliency.models.training.fit_classifier`, the champion's optimiser settings) for a
   fixed number of epochs and without the regularisers (dropout, augmentation, featureless copies):
@@ -126,3 +128,37 @@ def train_on_shuffled_labels(
     fit_classifier(model, (x, shuffled), (val_x, shuffled_labels(val_y, seed + 1)), hp, epochs, train, seed, early_stopping=False)
     accuracy = float(np.mean(predict_probabilities(model, x).argmax(axis=1) == shuffled))
     return ShuffledLabelModel(model, accuracy)
+
+
+def data_randomization_test(maps, backbone: str, hp, train, val, params) -> tuple[ShuffledLabelModel, dict[str, float]]:
+    """The test for the model that made ``maps`` (:class:`~medsaliency.artifacts.MapsFile`): its twin on
+    shuffled labels (``backbone``, ``hp``, ``params.data_randomization``'s epochs and seed; ``train`` and
+    ``val`` :class:`~medsaliency.artifacts.SplitArrays`), then ``data_randomization.methods``' maps of the
+    re-attribution sample for the same explained classes, compared with the trained model's. Returns
+    the twin and the flat metrics: SSIM and Spearman per method with intervals, the twin's accuracy on
+    its shuffled training labels and on the true test labels, ``epochs``, ``n_images``."""
+    from medsaliency.attribution.explained_model import ExplainedModel
+    from medsaliency.attribution.methods import compute_maps, image_seeds
+    from medsaliency.evaluation.sanity import randomization_sample
+    from medsaliency.evaluation.summary import score_metrics
+    from medsaliency.models.training import predict_probabilities
+
+    config = params.data_randomization
+    n_classes = maps.probabilities.shape[1]
+    twin = train_on_shuffled_labels(backbone, hp, (train.x, train.y), (val.x, val.y), n_classes, config.epochs, params, config.seed)
+    attribution = params.attribution.restricted(config.methods, maps.method_names)
+    methods = attribution.methods
+    sample = randomization_sample(maps, params.evaluation)
+    seeds = image_seeds(params.attribution.seed, maps.ids[sample])
+    explained = ExplainedModel(twin.model, maps.target_layer)
+    twin_maps = compute_maps(explained, maps.images[sample], maps.explained_class[sample], attribution, seeds).maps
+    trained_maps = {m: maps.maps[maps.method_names.index(m)][sample] for m in methods}
+    metrics = {
+        "train_accuracy_shuffled_labels": twin.train_accuracy,
+        "test_accuracy": float(np.mean(predict_probabilities(twin.model, maps.images).argmax(axis=1) == maps.labels)),
+        "epochs": float(config.epochs),
+        "n_images": float(sample.sum()),
+    }
+    for measure, by_method in compare_maps(trained_maps, twin_maps).items():
+        metrics.update(score_metrics(measure, by_method, params.evaluation, test_against_random=False))
+    return twin, metrics

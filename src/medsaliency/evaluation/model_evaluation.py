@@ -23,10 +23,11 @@ import numpy as np
 import pandas as pd
 
 from medsaliency.artifacts import MapsFile
+from medsaliency.attribution.batching import consecutive_slices
 from medsaliency.attribution.explained_model import ExplainedModel
 from medsaliency.attribution.methods import compute_maps, image_seeds
-from medsaliency.compute import TaskRunner, chunk_slices
-from medsaliency.config import AttributionConfig, EvaluationConfig, Params, chosen_methods
+from medsaliency.compute import TaskRunner
+from medsaliency.config import AttributionConfig, EvaluationConfig, Params
 from medsaliency.evaluation import localization
 from medsaliency.evaluation.blur import random_pixel_mask, to_uint8
 from medsaliency.evaluation.complexity import complexity, sparseness
@@ -193,7 +194,7 @@ def evaluation_chunks(maps: MapsFile, masks: np.ndarray, params: Params) -> list
             evaluation_seeds[part],
             sample[part],
         )
-        for part in chunk_slices(len(maps.ids), params.compute.images_per_task)
+        for part in consecutive_slices(len(maps.ids), params.compute.images_per_task)
     ]
 
 
@@ -204,7 +205,7 @@ def sanity_config(params: Params, methods: list[str]) -> AttributionConfig:
 
 def _methods_config(params: Params, choice: list[str] | str, methods: list[str]) -> AttributionConfig:
     """``attribution`` restricted to the methods of ``choice`` that the maps file has (its ``methods``)."""
-    return params.attribution.model_copy(update={"methods": chosen_methods(choice, methods)})
+    return params.attribution.restricted(choice, methods)
 
 
 def task_settings(params: Params, methods: list[str]) -> TaskSettings:
@@ -275,7 +276,7 @@ def _cascading(
     steps = {}
     for top in cascade_steps(len(blocks), settings.cascading_max_steps):
         known = {m: whole[m] for m in config.methods if m in whole} if top == len(blocks) else {}
-        rest = config.model_copy(update={"methods": [m for m in config.methods if m not in known]})
+        rest = config.restricted([m for m in config.methods if m not in known], config.methods)
         found = {**known, **_similarity(chunk, settings, partial(_randomized, source, settings.sanity_seed, top), chunk.classes, rest)}
         steps[f"{top:02d}_{blocks[top - 1][0]}"] = {m: found[m] for m in config.methods}
     return steps
@@ -332,7 +333,7 @@ def faithfulness_scores(results: list[ChunkEvaluation], settings: TaskSettings) 
         insertion, deletion = (np.stack(aucs, axis=1) for aucs in zip(*(image.aucs() for image in curves), strict=True))
         scores["insertion_auc"] = dict(zip(methods, insertion, strict=True))
         scores["deletion_auc"] = dict(zip(methods, deletion, strict=True))
-    road = [image.scores(settings.road.percentages) for result in results for image in result.road]
+    road = [image.scores(settings.road.percentages) for result in results for image in result.road if settings.road]
     if road:
         for name in road[0]:
             scores[f"road_{name}"] = dict(zip(methods, np.stack([image[name] for image in road], axis=1), strict=True))
@@ -373,13 +374,13 @@ def removal_curves(results: list[ChunkEvaluation], settings: TaskSettings) -> di
     """The mean insertion, deletion, ROAD MoRF and LeRF curves over all images (those computed)."""
     curves: dict[str, RemovalCurves] = {}
     found = [image for result in results for image in result.insertion_deletion]
-    if found:
+    if found and settings.insertion_deletion:
         x = np.linspace(0.0, 1.0, settings.insertion_deletion.steps + 1)
         for kind in ("insertion", "deletion"):
             mean = np.mean([getattr(image, kind) for image in found], axis=0)
             curves[kind] = RemovalCurves(x, dict(zip(settings.methods, mean, strict=True)))
     road = [image.probabilities[..., image.explained_class] for result in results for image in result.road]
-    if road:
+    if road and settings.road:
         x = np.asarray(settings.road.percentages, np.float64) / 100
         for o, order in enumerate(ORDERS):
             curves[f"road_{order}"] = RemovalCurves(x, dict(zip(settings.methods, np.mean(road, axis=0)[o], strict=True)))
@@ -407,7 +408,7 @@ def blurred_strip_data(maps: MapsFile, pic: PicResults, masks: np.ndarray, param
     """The paper's appendix figure data for the first image SIC kept: per method, the blurred image
     at up to ``STRIP_THRESHOLDS`` thresholds and the explained class's probability on it (from PIC)."""
     kept = np.flatnonzero(~np.isnan(pic.auc["sic"]).any(axis=0))
-    if not len(kept):
+    if not len(kept) or pic.sic_scores is None:
         return None
     n, thresholds = int(kept[0]), list(params.evaluation.thresholds)
     chosen = np.linspace(0, len(thresholds) - 1, min(STRIP_THRESHOLDS, len(thresholds))).round().astype(int)

@@ -236,7 +236,7 @@ def pic_results(images: list[ImagePic], n_methods: int, settings: PicSettings) -
     for n, image in enumerate(images):
         for kind, curves in image.curves.items():
             results.curves[kind][:, n], results.auc[kind][:, n] = curves, image.auc[kind]
-        if image.sic_scores is not None:
+        if image.sic_scores is not None and results.sic_scores is not None:
             results.sic_scores[:, n] = image.sic_scores
     return results
 

@@ -17,6 +17,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from medsaliency.errors import ConfigError
 
@@ -57,7 +58,9 @@ def architecture_source(name: str) -> str:
     functions that build it (``keras.applications`` models are pinned by the locked Keras version).
     The tuning fingerprint hashes it, so a new or edited backbone restarts only its own studies."""
     spec = backbone_spec(name)
-    builders = [build_classifier, _backbone_features] + ([_small_cnn_features] if spec.application is None else [])
+    builders: list[Callable[..., Any]] = [build_classifier, _backbone_features]
+    if spec.application is None:
+        builders.append(_small_cnn_features)
     return repr(spec) + "".join(inspect.getsource(function) for function in builders)
 
 

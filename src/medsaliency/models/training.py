@@ -13,9 +13,9 @@ import numpy as np
 from medsaliency.config import Hyperparameters, TrainConfig
 
 # Images per forward pass when the BatchNormalization statistics are recomputed before each validation
-# (:func:`population_batch_norm_statistics`): each pass is an eager model call, and with the tuning
-# batch of 32 the seven passes over 197 brain images took ~1 s of a ~4 s epoch on 2 CPU cores; one
-# pass of all of them takes a fraction of that and gives the plain population statistics.
+# (:func:`population_batch_norm_statistics`): each pass is an eager model call, so passes of the tuning
+# batch size (seven over the default brain training split) cost a large share of a small-CNN epoch on a
+# CPU; one pass of all of them costs a fraction of that and gives the plain population statistics.
 STATISTICS_BATCH_SIZE = 256
 
 
@@ -106,8 +106,8 @@ def run_epochs(model, batches, validation: tuple[np.ndarray, np.ndarray], epochs
     ``fit`` (early stopping, Optuna pruning, logging); returns the Keras ``History``.
 
     Why not ``fit``: on TensorFlow, Keras feeds a ``PyDataset`` through ``tf.data.Dataset.from_generator``
-    with a prefetch thread, which on 2 CPU cores made a small-CNN epoch (13 batches) take 2.4-5 s
-    against 0.9-1.1 s for the same batches given one by one or as arrays (measured 2026-12-03). The
+    with a prefetch thread, which on a 2-core CPU makes a small-CNN epoch several times slower than the
+    same batches given one by one or as arrays. The
     epoch's train logs are the batch logs averaged over images, as ``fit`` reports them.
     """
     import keras
@@ -118,7 +118,8 @@ def run_epochs(model, batches, validation: tuple[np.ndarray, np.ndarray], epochs
     logs: dict[str, float] = {}
     for epoch in range(epochs):
         callback_list.on_epoch_begin(epoch)
-        totals, images = {}, 0
+        totals: dict[str, float] = {}
+        images = 0
         for step in range(len(batches)):
             callback_list.on_train_batch_begin(step)
             batch = batches[step]

@@ -49,7 +49,7 @@ def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path =
         print(f"{dataset_name}: {describe(runner.placement)}", flush=True)
         for entry in models:
             layer = target_layer(entry.backbone, config)
-            source = champion_source(entry.name, entry.champion_version, dataset_name, layer, params, uri)
+            source = champion_source(entry.name, entry.champion, dataset_name, layer, params, uri)
             start = time.perf_counter()
             explanation = explain(source, entry, sample, config, runner, params.compute)
             print(worker_seconds(f"{entry.name}: attribution", time.perf_counter() - start, runner.placement, len(sample.ids)), flush=True)
@@ -112,12 +112,12 @@ def log_explanation(
             for path in heatmap_grids(explanation, sample, params, dataset_name, Path(scratch)):
                 mlflow.log_artifact(str(path), "heatmaps")
         mlflow.log_artifact(str(maps_path), "maps")
-        shared = {
+        shared: dict[str, str] = {
             "dataset": dataset_name,
             "model": explanation.name,
             "model_version": explanation.version,
             "backend": params.keras_backend,
-            "seed": params.attribution.seed,
+            "seed": str(params.attribution.seed),
         }
         method_tags = {**common, "registered_model_name": explanation.name, "registered_model_version": explanation.version}
         costs = {method: [Metric("cost/seconds_per_image", value)] for method, value in seconds.items()}

@@ -19,11 +19,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-
-from medsaliency.artifacts import MapsFile, RegistryRecord, TuneSummary
+from medsaliency.artifacts import MapsFile, RegistryRecord, SplitArrays, TuneSummary
 from medsaliency.atomic import staged_directory
-from medsaliency.config import Params, chosen_methods, load_params
+from medsaliency.config import Hyperparameters, Params, load_params
 from medsaliency.jsonfile import nested
 from medsaliency.paths import data_randomization_dir, maps_file, prepared_dir, registry_file, tune_summary_file
 
@@ -31,8 +29,8 @@ EXPERIMENT_PURPOSE = "data_randomization"
 
 
 def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path = Path(".")) -> int:
+    from medsaliency.evaluation.data_randomization import data_randomization_test
     from medsaliency.tracking import configure_mlflow
-    from medsaliency.tuning import SplitArrays
 
     params = load_params(params_path)
     configure_mlflow(params.mlflow, root)
@@ -41,45 +39,13 @@ def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path =
         for entry in RegistryRecord.read(root / registry_file(dataset_name)).explained():
             maps = MapsFile.read(root / maps_file(dataset_name, entry.name))
             summary = TuneSummary.read(root / tune_summary_file(dataset_name, entry.backbone))
-            metrics = test_model(dataset_name, entry.name, maps, summary, splits, params, root)
+            hp = Hyperparameters(**summary.best_params)
+            twin, metrics = data_randomization_test(maps, summary.backbone, hp, splits["train"], splits["val"], params)
+            log_twin(dataset_name, entry.name, twin.model, maps, hp, metrics, params, root)
             (folder / f"{entry.name}.json").write_text(json.dumps(nested(metrics), indent=2, sort_keys=True) + "\n")
             ssim = ", ".join(f"{m} {metrics[f'ssim.{m}']:.3f}" for m in maps.method_names if f"ssim.{m}" in metrics)
             print(f"{entry.name}: shuffled-label model memorised {metrics['train_accuracy_shuffled_labels']:.2f}; SSIM {ssim}")
     return 0
-
-
-def test_model(dataset: str, name: str, maps: MapsFile, summary: TuneSummary, splits: dict, params: Params, root: Path) -> dict[str, float]:
-    """Train, register and compare the shuffled-label twin of ``name``; its flat metrics."""
-    from medsaliency.attribution.explained_model import ExplainedModel
-    from medsaliency.attribution.methods import compute_maps, image_seeds
-    from medsaliency.config import Hyperparameters
-    from medsaliency.evaluation.data_randomization import compare_maps, train_on_shuffled_labels
-    from medsaliency.evaluation.sanity import randomization_sample
-    from medsaliency.evaluation.summary import score_metrics
-    from medsaliency.models.training import predict_probabilities
-
-    config = params.data_randomization
-    hp = Hyperparameters(**summary.best_params)
-    n_classes = maps.probabilities.shape[1]
-    train, val = splits["train"], splits["val"]
-    twin = train_on_shuffled_labels(summary.backbone, hp, (train.x, train.y), (val.x, val.y), n_classes, config.epochs, params, config.seed)
-    methods = chosen_methods(config.methods, maps.method_names)
-    attribution = params.attribution.model_copy(update={"methods": methods})
-    sample = randomization_sample(maps, params.evaluation)
-    images, classes = maps.images[sample], maps.explained_class[sample]
-    seeds = image_seeds(params.attribution.seed, maps.ids[sample])
-    twin_maps = compute_maps(ExplainedModel(twin.model, maps.target_layer), images, classes, attribution, seeds).maps
-    trained_maps = {m: maps.maps[maps.method_names.index(m)][sample] for m in methods}
-    metrics = {
-        "train_accuracy_shuffled_labels": twin.train_accuracy,
-        "test_accuracy": float(np.mean(predict_probabilities(twin.model, maps.images).argmax(axis=1) == maps.labels)),
-        "epochs": float(config.epochs),
-        "n_images": float(sample.sum()),
-    }
-    for measure, by_method in compare_maps(trained_maps, twin_maps).items():
-        metrics.update(score_metrics(measure, by_method, params.evaluation, test_against_random=False))
-    log_twin(dataset, name, twin.model, maps, hp, metrics, params, root)
-    return metrics
 
 
 def log_twin(dataset: str, name: str, model, maps: MapsFile, hp, metrics: dict[str, float], params: Params, root: Path) -> None:

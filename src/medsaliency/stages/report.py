@@ -2,7 +2,8 @@
 
 Reads the outputs of tune, register, evaluate and data_randomization for each dataset of params.yaml and writes
 ``outputs/report/report.md``, ``report.html`` (self-contained) and ``figures/``; the same
-files go to a run of the MLflow experiment ``report``. Last of the stages, it also writes every
+files go to a run of the MLflow experiment ``report``. The report is also the documentation site's
+results page (:mod:`medsaliency.results_page`). Last of the stages, it also writes every
 experiment's description (:mod:`medsaliency.experiment_notes`).
 """
 
@@ -17,6 +18,7 @@ from medsaliency.errors import DataError
 from medsaliency.jsonfile import read_json
 from medsaliency.paths import curves_dir, data_randomization_dir, evaluation_metrics_dir, registry_file, report_dir, tune_summary_file
 from medsaliency.report import DatasetResults, dataset_section, to_html
+from medsaliency.results_page import write_results_page
 
 TITLE = "medsaliency: saliency methods compared"
 EXPERIMENT = "report"
@@ -38,8 +40,9 @@ def run(params_path: Path = Path("params.yaml"), root: Path = Path(".")) -> int:
         markdown = intro + "\n".join(sections)
         (folder / "report.md").write_text(markdown)
         (folder / "report.html").write_text(to_html(markdown, folder, TITLE))
+    page = write_results_page(markdown, root / report_dir() / "figures", root)
     log_report(root / report_dir(), params, root)
-    print(f"wrote {report_dir() / 'report.md'} and report.html")
+    print(f"wrote {report_dir() / 'report.md'}, report.html and {page.relative_to(root)}")
     return 0
 
 

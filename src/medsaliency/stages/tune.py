@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from medsaliency.artifacts import TuneSummary, ValidationVerdict
+from medsaliency.artifacts import SplitArrays, TuneSummary, ValidationVerdict
 from medsaliency.config import Params, load_params
 from medsaliency.errors import DataError
 from medsaliency.paths import absolute_sqlite_url, prepared_dir, tune_summary_file, validation_file
-from medsaliency.tuning import SplitArrays, TuningJob, open_study, run_worker, study_name
+from medsaliency.tuning import TuningJob, open_study, run_worker, study_name
 
 
 def run(dataset_name: str, backbone: str, params_path: Path = Path("params.yaml"), root: Path = Path("."), finalize: bool = True) -> int:

@@ -33,8 +33,8 @@ from medsaliency.attribution.methods import LABELS, compute_maps, image_seeds
 from medsaliency.attribution.pair_reference import METHODS as PAIR_METHODS
 from medsaliency.attribution.pair_reference import pair_map
 from medsaliency.config import load_params
-from medsaliency.npz import load_npz
-from medsaliency.paths import prepared_dir
+from medsaliency.io.npz import load_npz
+from medsaliency.io.paths import prepared_dir
 
 CAM_REFERENCES = {"gradcam": "Gradcam", "gradcam_plus_plus": "GradcamPlusPlus", "scorecam": "Scorecam"}
 
@@ -157,11 +157,11 @@ def attribution_placements(dataset: str, count: int, params, scheduler: str | No
     """The attribute stage's tasks for ``dataset``'s champion on each placement of ``bench/placement.py``."""
     from placement import arrays_equal, identical, print_table, time_placements
 
-    from medsaliency.artifacts import RegistryRecord
     from medsaliency.attribution.explanation import choose_sample, explain, target_layer
-    from medsaliency.model_source import champion_source
-    from medsaliency.paths import registry_file
-    from medsaliency.tracking import configure_mlflow
+    from medsaliency.io.artifacts import RegistryRecord
+    from medsaliency.io.paths import registry_file
+    from medsaliency.mlops.model_source import champion_source
+    from medsaliency.mlops.tracking import configure_mlflow
 
     uri = configure_mlflow(params.mlflow)
     entry = RegistryRecord.read(registry_file(dataset)).explained()[0]

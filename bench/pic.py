@@ -112,10 +112,10 @@ def inputs(dataset: str, size: int | None, count: int, params):
     import keras
     from scipy.ndimage import zoom
 
-    from medsaliency.artifacts import MapsFile, RegistryRecord
-    from medsaliency.paths import maps_file, registry_file
-    from medsaliency.registry import champion_uri, load_model
-    from medsaliency.tracking import configure_mlflow
+    from medsaliency.io.artifacts import MapsFile, RegistryRecord
+    from medsaliency.io.paths import maps_file, registry_file
+    from medsaliency.mlops.registry import champion_uri, load_model
+    from medsaliency.mlops.tracking import configure_mlflow
 
     configure_mlflow(params.mlflow)
     entry = RegistryRecord.read(registry_file(dataset)).explained()[0]
@@ -195,11 +195,11 @@ def pic_placements(dataset: str, count: int, params, scheduler: str | None) -> N
 
     from placement import arrays_equal, identical, print_table, time_placements
 
-    from medsaliency.artifacts import MapsFile, RegistryRecord
     from medsaliency.evaluation.model_evaluation import evaluate_model
-    from medsaliency.model_source import champion_source
-    from medsaliency.paths import maps_file, registry_file
-    from medsaliency.tracking import configure_mlflow
+    from medsaliency.io.artifacts import MapsFile, RegistryRecord
+    from medsaliency.io.paths import maps_file, registry_file
+    from medsaliency.mlops.model_source import champion_source
+    from medsaliency.mlops.tracking import configure_mlflow
 
     uri = configure_mlflow(params.mlflow)
     entry = RegistryRecord.read(registry_file(dataset)).explained()[0]

@@ -142,9 +142,9 @@ def main() -> None:
     from medsaliency.attribution.explained_model import ExplainedModel
     from medsaliency.attribution.methods import LABELS, compute_maps, image_seeds
     from medsaliency.config import load_params
+    from medsaliency.io.npz import load_npz
+    from medsaliency.io.paths import prepared_dir
     from medsaliency.models.backbones import backbone_spec, build_classifier
-    from medsaliency.npz import load_npz
-    from medsaliency.paths import prepared_dir
 
     params = load_params(args.params)
     backends.select(params.keras_backend, str(args.params))
@@ -241,8 +241,8 @@ def training_line(args, model, test, params, line) -> None:
 
 
 def load_train(dataset: str) -> tuple[np.ndarray, np.ndarray]:
-    from medsaliency.npz import load_npz
-    from medsaliency.paths import prepared_dir
+    from medsaliency.io.npz import load_npz
+    from medsaliency.io.paths import prepared_dir
 
     train = load_npz(prepared_dir(dataset) / "train.npz")
     return train["x"].astype(np.float32), train["y"]

@@ -47,8 +47,8 @@ def pytest_configure(config):
 
 def isolate_tracking() -> None:
     """Forget any tracking URI: mlflow.set_tracking_uri() writes MLFLOW_TRACKING_URI into os.environ,
-    and medsaliency.tracking reads the user's value once per process. Call before using a new store."""
-    import medsaliency.tracking as tracking
+    and medsaliency.mlops.tracking reads the user's value once per process. Call before using a new store."""
+    import medsaliency.mlops.tracking as tracking
 
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     tracking._user_uri = tracking._NOT_READ

@@ -36,7 +36,7 @@ def test_the_import_walk_sees_function_level_imports():
 
     found = closure(REPO / "src", "medsaliency.stages.evaluate")
     assert "medsaliency.evaluation.model_evaluation" in found  # imported inside run()
-    assert "medsaliency.registry" in found and "medsaliency.stages.attribute" not in found
+    assert "medsaliency.mlops.registry" in found and "medsaliency.stages.attribute" not in found
     assert all(isinstance(path, Path) and path.is_file() for path in found.values())
 
 

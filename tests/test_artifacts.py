@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from medsaliency.artifacts import MapsFile, RegisteredModel, RegistryRecord, TuneSummary, ValidationVerdict
 from medsaliency.errors import DataError
-from medsaliency.npz import save_npz
+from medsaliency.io.artifacts import MapsFile, RegisteredModel, RegistryRecord, TuneSummary, ValidationVerdict
+from medsaliency.io.npz import save_npz
 
 
 def test_registry_record_round_trips_as_sorted_json_and_lists_the_explained_models(tmp_path):

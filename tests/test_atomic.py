@@ -6,12 +6,12 @@ import time
 
 import pytest
 
-from medsaliency.atomic import staged_directory, staged_file
+from medsaliency.io.atomic import staged_directory, staged_file
 
 WRITER = """
 import sys, time
 from pathlib import Path
-from medsaliency.atomic import staged_directory
+from medsaliency.io.atomic import staged_directory
 with staged_directory(Path(sys.argv[1])) as staging:
     (staging / "half.npz").write_bytes(b"half")
     print("writing", flush=True)

@@ -3,7 +3,7 @@
 import pytest
 
 from medsaliency.errors import DataError
-from medsaliency.jsonfile import nested, read_json
+from medsaliency.io.jsonfile import nested, read_json
 
 
 def test_metric_names_nest_for_dvc_and_nan_becomes_null():

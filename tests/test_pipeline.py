@@ -19,7 +19,7 @@ import yaml
 from conftest import REPO, mlflow_server, tiny_params_raw
 from pipeline_project import RetrainRun, commit, copied_project, gate_row, make_retrain, run, store_client
 
-from medsaliency.results_page import lock_digest
+from medsaliency.reporting.results_page import lock_digest
 
 pytestmark = pytest.mark.slow
 
@@ -129,7 +129,7 @@ def check_explanation(root: Path, dataset: str, n_images: int) -> None:
     """The attribute stage's maps file and its MLflow run (tags, timings, heatmap grid, maps)."""
     import hashlib
 
-    from medsaliency.npz import load_npz
+    from medsaliency.io.npz import load_npz
 
     path = root / "outputs" / "attribute" / dataset / f"{dataset}.small_cnn.npz"
     arrays = load_npz(path)
@@ -222,7 +222,7 @@ def method_runs(client, run) -> list:
 
 def check_data_randomization(root: Path, dataset: str) -> None:
     """The shuffled-label twin: its comparison (DVC metrics), its run, its registered version that holds no alias."""
-    from medsaliency.registry import CHAMPION, ModelRegistry
+    from medsaliency.mlops.registry import CHAMPION, ModelRegistry
 
     metrics = json.loads((root / "outputs" / "data_randomization" / dataset / f"{dataset}.small_cnn.json").read_text())
     methods = tiny_params_raw()["data_randomization"]["methods"]

@@ -5,7 +5,7 @@ import mlflow
 import pytest
 
 from medsaliency.cli import main
-from medsaliency.registry import CHALLENGER, CHAMPION, NEVER_PROMOTE_TAG, SCORE_TAG, ModelRegistry, RegistryError, decide_promotion
+from medsaliency.mlops.registry import CHALLENGER, CHAMPION, NEVER_PROMOTE_TAG, SCORE_TAG, ModelRegistry, RegistryError, decide_promotion
 
 
 def test_gate_promotes_when_there_is_no_champion():

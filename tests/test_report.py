@@ -2,7 +2,7 @@
 
 import base64
 
-from medsaliency.report import DatasetResults, dataset_section, significance, to_html
+from medsaliency.reporting.tables import DatasetResults, dataset_section, significance, to_html
 
 LABELS = {"gradcam": "Grad-CAM", "random": "Random"}
 
@@ -109,7 +109,7 @@ def test_shortcut_table_ranks_methods_by_their_saliency_on_the_marker(tmp_path):
 
 
 def test_shortcut_comparison_ranks_methods_by_their_share_on_the_marker_against_random():
-    from medsaliency.shortcut_comparison import ExplanationRun, comparison_markdown
+    from medsaliency.reporting.shortcut_comparison import ExplanationRun, comparison_markdown
 
     def run(model, shares, accuracy):
         metrics = {"classification/accuracy_with_marker": 1.0, "classification/accuracy_without_marker": accuracy}

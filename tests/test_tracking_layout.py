@@ -2,8 +2,8 @@
 
 import pytest
 
-from medsaliency.model_card import EVALUATION, TEST_SCORES, evaluation_headline, with_section
-from medsaliency.tracking_layout import MAX_METHOD_METRICS, METHOD_KEYS, UNLOGGED, Metric, split_metrics
+from medsaliency.mlops.model_card import EVALUATION, TEST_SCORES, evaluation_headline, with_section
+from medsaliency.mlops.tracking_layout import MAX_METHOD_METRICS, METHOD_KEYS, UNLOGGED, Metric, split_metrics
 
 METHODS = ["xrai_full", "random"]
 

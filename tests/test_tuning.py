@@ -20,9 +20,9 @@ from conftest import isolate_tracking, mlflow_server
 
 from medsaliency.cli import main
 from medsaliency.config import load_params
-from medsaliency.npz import load_npz
-from medsaliency.paths import absolute_sqlite_url, registry_file, tune_summary_file
-from medsaliency.registry import load_registered_model
+from medsaliency.io.npz import load_npz
+from medsaliency.io.paths import absolute_sqlite_url, registry_file, tune_summary_file
+from medsaliency.mlops.registry import load_registered_model
 
 pytestmark = pytest.mark.slow
 
@@ -265,8 +265,8 @@ def study_of_pg(url: str) -> str:
 def test_study_name_depends_on_the_backbones_own_code_and_params_only(tiny_raw, monkeypatch):
     """A new backbone in params or in the registry leaves the other backbones' studies as they were."""
     from medsaliency.config import parse_params
+    from medsaliency.mlops.tuning import study_name
     from medsaliency.models import backbones
-    from medsaliency.tuning import study_name
 
     before = study_name(DATASET, "small_cnn", "d" * 32, parse_params(tiny_raw))
     tiny_raw["tune"]["backbones"]["vgg16"] = {"n_trials": 20, "epochs": 50}

@@ -25,35 +25,49 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file (default: params.yaml)")
     parser.add_argument("--root", type=Path, default=Path("."), help="project root that relative paths start from")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("phantoms", help="write the synthetic default datasets into their raw_dir folders")
+    commands.add_parser("phantoms", help="write the synthetic default datasets into their raw_dir folders").set_defaults(handler=_phantoms)
     ingest = commands.add_parser("ingest", help="safely unpack published zip archive(s) into a data folder")
     ingest.add_argument("archives", nargs="+", type=Path)
     ingest.add_argument("--dest", type=Path, required=True, help="target folder, e.g. data/brain_tumor")
     ingest.add_argument("--no-nested", action="store_true", help="leave zips found inside the archive packed")
+    ingest.set_defaults(handler=_ingest)
     for stage in ("prepare", "validate", "register", "attribute", "evaluate", "data_randomization"):
-        commands.add_parser(stage, help=f"run the {stage} stage for one dataset").add_argument("dataset")
+        dataset_stage = commands.add_parser(stage, help=f"run the {stage} stage for one dataset")
+        dataset_stage.add_argument("dataset")
+        dataset_stage.set_defaults(handler=_stage)
     tune = commands.add_parser("tune", help="run the tune stage (an Optuna study) for one dataset and backbone")
     tune.add_argument("dataset")
     tune.add_argument("backbone")
     tune.add_argument("--worker", action="store_true", help="only run trials (join a shared study); do not log the best model")
-    commands.add_parser("report", help="write the cross-dataset summary (outputs/report) and log it to MLflow")
-    commands.add_parser("shortcut-comparison", help="the clean and the shortcut experiment's explanations side by side, from MLflow")
+    tune.set_defaults(handler=_tune)
+    report = commands.add_parser("report", help="write the cross-dataset summary (outputs/report) and log it to MLflow")
+    report.set_defaults(handler=_report)
+    comparison = commands.add_parser(
+        "shortcut-comparison", help="the clean and the shortcut experiment's explanations side by side, from MLflow"
+    )
+    comparison.set_defaults(handler=_shortcut_comparison)
     retrain = commands.add_parser("retrain", help="dvc pull, dvc repro (with the promotion gate), dvc push, and a Markdown summary")
     retrain.add_argument("--remote", required=True, help="the DVC remote's name (dvc remote list)")
     retrain.add_argument("--summary", type=Path, default=None, help="append the summary to this file too (e.g. $GITHUB_STEP_SUMMARY)")
+    retrain.set_defaults(handler=_retrain)
     profile = commands.add_parser("apply-profile", help="merge a profile overlay (profiles/paper.yaml) into the params file")
     profile.add_argument("profile", type=Path)
     profile.add_argument("--output", type=Path, default=None, help="write the merged params here (default: the --params file)")
+    profile.set_defaults(handler=_apply_profile)
     backend = commands.add_parser("set-backend", help="set keras_backend in the params file (tensorflow or jax)")
     backend.add_argument("backend")
-    commands.add_parser("methods", help="list the saliency methods, their option sections and defaults")
+    backend.set_defaults(handler=_set_backend)
+    commands.add_parser("methods", help="list the saliency methods, their option sections and defaults").set_defaults(handler=_methods)
     registry = commands.add_parser("registry", help="move the champion alias by hand")
     moves = registry.add_subparsers(dest="action", required=True)
     promote = moves.add_parser("promote", help="point an alias at a version")
     promote.add_argument("name", help="registered model, e.g. brain_tumor.small_cnn")
     promote.add_argument("version")
     promote.add_argument("--alias", default="champion")
-    moves.add_parser("rollback", help="give champion back to the previous version").add_argument("name")
+    promote.set_defaults(handler=_registry)
+    rollback = moves.add_parser("rollback", help="give champion back to the previous version")
+    rollback.add_argument("name")
+    rollback.set_defaults(handler=_registry)
     return parser
 
 
@@ -62,70 +76,80 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "phantoms" and "numpy" not in sys.modules:
         os.environ.setdefault("NPY_DISABLE_CPU_FEATURES", NUMPY_WITHOUT_AVX512)
     try:
-        return _dispatch(args)
+        return args.handler(args)
     except MedsaliencyError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
 
-def _dispatch(args: argparse.Namespace) -> int:
-    if args.command == "phantoms":
-        from medsaliency.config import load_params
-        from medsaliency.data.formats import write_phantom_datasets
+def _phantoms(args: argparse.Namespace) -> int:
+    from medsaliency.config import load_params
+    from medsaliency.data.formats import write_phantom_datasets
 
-        for folder in write_phantom_datasets(load_params(args.params), args.root):
-            print(f"wrote phantoms to {folder}")
-        return 0
-    if args.command == "ingest":
-        from medsaliency.data.archive import extract_archive
+    for folder in write_phantom_datasets(load_params(args.params), args.root):
+        print(f"wrote phantoms to {folder}")
+    return 0
 
-        for archive in args.archives:
-            files = extract_archive(archive, args.dest, nested=not args.no_nested)
-            print(f"{archive}: {len(files)} file(s) extracted into {args.dest}")
-        return 0
-    if args.command == "registry":
-        return _registry_command(args)
-    if args.command == "apply-profile":
-        from medsaliency.profiles import apply_profile
 
-        apply_profile(args.params, args.profile, args.output)
-        print(f"merged {args.profile} into {args.output or args.params}")
-        return 0
-    if args.command == "set-backend":
-        from medsaliency.profiles import set_keras_backend
+def _ingest(args: argparse.Namespace) -> int:
+    from medsaliency.data.archive import extract_archive
 
-        set_keras_backend(args.params, args.backend)
-        print(f"{args.params}: keras_backend: {args.backend}")
-        return 0
-    if args.command == "methods":
-        return _methods_command()
-    if args.command == "retrain":
-        return _retrain_command(args)
-    if args.command == "report":
-        from medsaliency.stages import report
+    for archive in args.archives:
+        files = extract_archive(archive, args.dest, nested=not args.no_nested)
+        print(f"{archive}: {len(files)} file(s) extracted into {args.dest}")
+    return 0
 
-        return report.run(args.params, args.root)
-    if args.command == "shortcut-comparison":
-        return _shortcut_comparison_command(args)
+
+def _apply_profile(args: argparse.Namespace) -> int:
+    from medsaliency.profiles import apply_profile
+
+    apply_profile(args.params, args.profile, args.output)
+    print(f"merged {args.profile} into {args.output or args.params}")
+    return 0
+
+
+def _set_backend(args: argparse.Namespace) -> int:
+    from medsaliency.profiles import set_keras_backend
+
+    set_keras_backend(args.params, args.backend)
+    print(f"{args.params}: keras_backend: {args.backend}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from medsaliency.stages import report
+
+    return report.run(args.params, args.root)
+
+
+def _tune(args: argparse.Namespace) -> int:
+    _select_backend(args)
+    from medsaliency.stages import tune
+
+    return tune.run(args.dataset, args.backbone, args.params, args.root, finalize=not args.worker)
+
+
+def _stage(args: argparse.Namespace) -> int:
+    """A per-dataset stage. Only this stage's module is imported: a DVC stage is a process of its own,
+    and the others' imports cost seconds (validate's Great Expectations alone ~2 s)."""
+    _select_backend(args)
+    stage = importlib.import_module(f"medsaliency.stages.{args.command}")
+    return stage.run(args.dataset, args.params, args.root)
+
+
+def _select_backend(args: argparse.Namespace) -> None:
+    """For the stages that run a Keras model: the params' ``keras_backend``, selected before Keras is imported."""
     if args.command in KERAS_STAGES:
         from medsaliency.backends import select
         from medsaliency.config import load_params
 
         select(load_params(args.params).keras_backend, str(args.params))
-    if args.command == "tune":
-        from medsaliency.stages import tune
-
-        return tune.run(args.dataset, args.backbone, args.params, args.root, finalize=not args.worker)
-    # Only this stage's module: a DVC stage is a process of its own, and the others' imports cost seconds
-    # (validate's Great Expectations alone ~2 s).
-    stage = importlib.import_module(f"medsaliency.stages.{args.command}")
-    return stage.run(args.dataset, args.params, args.root)
 
 
-def _registry_command(args: argparse.Namespace) -> int:
+def _registry(args: argparse.Namespace) -> int:
     from medsaliency.config import load_params
-    from medsaliency.registry import ModelRegistry
-    from medsaliency.tracking import configure_mlflow
+    from medsaliency.mlops.registry import ModelRegistry
+    from medsaliency.mlops.tracking import configure_mlflow
 
     configure_mlflow(load_params(args.params).mlflow, args.root)
     registry = ModelRegistry()
@@ -134,7 +158,7 @@ def _registry_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _methods_command() -> int:
+def _methods(args: argparse.Namespace) -> int:
     from medsaliency.attribution.methods import METHODS, OPTIONS
 
     for name, spec in METHODS.items():
@@ -143,8 +167,8 @@ def _methods_command() -> int:
     return 0
 
 
-def _retrain_command(args: argparse.Namespace) -> int:
-    from medsaliency.retrain import retrain
+def _retrain(args: argparse.Namespace) -> int:
+    from medsaliency.mlops.retrain import retrain
 
     summary = retrain(args.remote, args.params, args.root)
     print(summary)
@@ -155,12 +179,12 @@ def _retrain_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _shortcut_comparison_command(args: argparse.Namespace) -> int:
+def _shortcut_comparison(args: argparse.Namespace) -> int:
     from medsaliency.attribution.methods import LABELS
     from medsaliency.config import load_params
-    from medsaliency.paths import shortcut_comparison_file
-    from medsaliency.shortcut_comparison import comparison_markdown, latest_explanation_runs
-    from medsaliency.tracking import configure_mlflow
+    from medsaliency.io.paths import shortcut_comparison_file
+    from medsaliency.mlops.tracking import configure_mlflow
+    from medsaliency.reporting.shortcut_comparison import comparison_markdown, latest_explanation_runs
 
     params = load_params(args.params)
     configure_mlflow(params.mlflow, args.root)

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 import yaml
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 
-from medsaliency import yamlfile
 from medsaliency.attribution.cam import ScoreCamOptions
 from medsaliency.attribution.gradients import BlurIGOptions, GuidedIGOptions, IntegratedGradientsOptions, SmoothingOptions
 from medsaliency.attribution.methods import METHODS
@@ -23,6 +22,7 @@ from medsaliency.data.formats import FORMATS
 from medsaliency.data.phantoms.options import PhantomConfig
 from medsaliency.errors import ConfigError
 from medsaliency.evaluation.entropy import ESTIMATORS
+from medsaliency.io import yamlfile
 from medsaliency.sections import FloatPair, IntPair
 from medsaliency.sections import Section as _Section
 

@@ -13,9 +13,9 @@ import io
 import re
 from pathlib import Path
 
-from medsaliency.atomic import staged_file
 from medsaliency.config import Params, parse_params
 from medsaliency.errors import ConfigError
+from medsaliency.io.atomic import staged_file
 
 
 def merge_overlay(base: dict, overlay: dict, prefix: str = "") -> dict:
@@ -52,7 +52,7 @@ def apply_profile(params_path: Path, profile_path: Path, output: Path | None = N
 def set_keras_backend(params_path: Path, backend: str) -> Params:
     """``keras_backend: <backend>`` in ``params_path``: that one line changed, the rest of the file as it
     was; validated before it is written."""
-    from medsaliency import yamlfile
+    from medsaliency.io import yamlfile
 
     try:
         text = params_path.read_text()

@@ -7,8 +7,8 @@ import pytest
 
 from medsaliency.cli import main
 from medsaliency.data.expectations import validate_manifest
-from medsaliency.data.prepare import read_manifest, write_manifest
-from medsaliency.paths import data_docs_dir, prepared_dir, validation_file
+from medsaliency.data.preparation import read_manifest, write_manifest
+from medsaliency.io.paths import data_docs_dir, prepared_dir, validation_file
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import yaml
 
 from medsaliency.cli import main
 from medsaliency.data.phantoms.drawing import square_marker
-from medsaliency.data.prepare import MANIFEST_COLUMNS, read_manifest, resize_mask
-from medsaliency.npz import load_npz
-from medsaliency.paths import prepared_dir
+from medsaliency.data.preparation import MANIFEST_COLUMNS, read_manifest, resize_mask
+from medsaliency.io.npz import load_npz
+from medsaliency.io.paths import prepared_dir
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """The backbone registry: every architecture built once, its Grad-CAM layer, input sizes, local weights."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -58,5 +60,22 @@ def test_local_weights_file_is_loaded(tmp_path):
 
 def test_architecture_source_is_the_backbones_own():
     small, vgg16 = architecture_source("small_cnn"), architecture_source("vgg16")
-    assert "def _small_cnn_features" in small and "'VGG16'" in vgg16 and "def _small_cnn_features" not in vgg16
+    assert "name='_small_cnn_features'" in small and "'VGG16'" in vgg16 and "name='_small_cnn_features'" not in vgg16
     assert architecture_source("vgg19") != vgg16
+
+
+def test_code_structure_ignores_comments_and_docstrings_but_not_code():
+    from medsaliency.models.backbones import code_structure
+
+    plain = "def f(x):\n    return x + 1\n"
+    commented = 'def f(x):\n    """Add one."""\n    # why: the next one\n    return x + 1  # inline\n'
+    assert code_structure(plain) == code_structure(commented)
+    assert code_structure(plain) != code_structure(plain.replace("+ 1", "+ 2"))
+
+
+def test_the_training_code_fingerprint_reads_every_training_module():
+    from medsaliency.mlops.tuning import TRAINING_CODE, code_fingerprint
+
+    package = Path(__file__).resolve().parents[2] / "src" / "medsaliency"
+    assert all((package / relative).is_file() for relative in TRAINING_CODE)
+    assert code_fingerprint("small_cnn") == code_fingerprint("small_cnn") != code_fingerprint("resnet50")

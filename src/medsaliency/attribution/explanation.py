@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from medsaliency.artifacts import MapsFile, RegisteredModel
 from medsaliency.attribution.batching import consecutive_slices
 from medsaliency.attribution.explained_model import ExplainedModel
 from medsaliency.attribution.methods import Attributions, compute_maps, explained_classes, image_seeds
@@ -24,7 +23,8 @@ from medsaliency.attribution.selection import select_images
 from medsaliency.compute import TaskRunner
 from medsaliency.config import AttributionConfig, ComputeConfig
 from medsaliency.errors import DataError
-from medsaliency.model_source import ModelSource, explained_model
+from medsaliency.io.artifacts import MapsFile, RegisteredModel
+from medsaliency.mlops.model_source import ModelSource, explained_model
 from medsaliency.models.backbones import backbone_spec
 
 TEST_ARRAYS = ("x", "x_clean", "y", "mask", "marker", "ids")

@@ -12,8 +12,8 @@ import stat
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from medsaliency.atomic import staged_file
 from medsaliency.errors import DataError
+from medsaliency.io.atomic import staged_file
 
 
 def extract_archive(archive: Path, dest: Path, nested: bool = True) -> list[Path]:

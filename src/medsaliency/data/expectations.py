@@ -1,4 +1,4 @@
-"""Great Expectations 1.x suite for a dataset manifest (see :mod:`medsaliency.data.prepare`).
+"""Great Expectations 1.x suite for a dataset manifest (see :mod:`medsaliency.data.preparation`).
 
 The suite runs in an ephemeral context (nothing written besides the Data Docs we ask for).
 Checks that span rows (every class in every split, class balance, patient leakage) run on
@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from medsaliency.config import DatasetConfig, ValidateConfig
-from medsaliency.data.prepare import MANIFEST_COLUMNS
+from medsaliency.data.preparation import MANIFEST_COLUMNS
 from medsaliency.data.splits import SPLITS
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from medsaliency.atomic import staged_directory
 from medsaliency.data.covid import iter_covid
 from medsaliency.data.figshare import iter_figshare
 from medsaliency.data.phantoms.writer import DatasetLayout, write_brain_dataset, write_chest_dataset
 from medsaliency.data.records import ImageRecord
 from medsaliency.errors import DataError
+from medsaliency.io.atomic import staged_directory
 
 if TYPE_CHECKING:
     from medsaliency.data.phantoms.options import PhantomConfig

@@ -14,15 +14,11 @@ import math
 
 import numpy as np
 
-# Measure -> +1 when larger is better, -1 when smaller is better. Localisation only where lesion masks exist.
-ORIENTATION = {
-    "sic_auc": 1,
-    "aic_auc": 1,
-    "insertion_auc": 1,
-    "deletion_auc": -1,
-    "road_gap": 1,
-    "mass_in_mask": 1,
-}
+from medsaliency.evaluation.measures import MEASURES
+
+# Measure -> +1 when larger is better, -1 when smaller is better (the measures table's ranking measures).
+# Localisation only where lesion masks exist.
+ORIENTATION = {name: measure.orientation for name, measure in MEASURES.items() if measure.in_agreement}
 
 
 def ranking_agreement(metrics: dict, methods: list[str]) -> tuple[list[str], np.ndarray]:

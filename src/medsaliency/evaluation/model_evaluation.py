@@ -1,7 +1,7 @@
 """Evaluate one explained model: PIC, the other faithfulness measures, statistics, localisation, marker share, sanity.
 
-:func:`evaluate_model` takes the attribute stage's :class:`~medsaliency.artifacts.MapsFile` and the
-:class:`~medsaliency.model_source.ModelSource` of the model that made it, and returns a
+:func:`evaluate_model` takes the attribute stage's :class:`~medsaliency.io.artifacts.MapsFile` and the
+:class:`~medsaliency.mlops.model_source.ModelSource` of the model that made it, and returns a
 :class:`ModelEvaluation`: the flat metrics of :mod:`medsaliency.evaluation.summary`, the PIC
 results, the aggregated curves, the per-image table and the data of the paper's blurred-image
 figure. The work that needs the model (PIC, insertion/deletion and ROAD per image, the images
@@ -22,25 +22,22 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from medsaliency.artifacts import MapsFile
 from medsaliency.attribution.batching import consecutive_slices
 from medsaliency.attribution.explained_model import ExplainedModel
 from medsaliency.attribution.methods import compute_maps, image_seeds
 from medsaliency.compute import TaskRunner
 from medsaliency.config import AttributionConfig, EvaluationConfig, Params
-from medsaliency.evaluation import localization
 from medsaliency.evaluation.blur import random_pixel_mask, to_uint8
-from medsaliency.evaluation.complexity import complexity, sparseness
 from medsaliency.evaluation.insertion_deletion import ImageInsertionDeletion, InsertionDeletionSettings, image_insertion_deletion
+from medsaliency.evaluation.measures import MEASURES, MapInputs
 from medsaliency.evaluation.pic import CURVES, ImagePic, PicResults, PicSettings, aggregate, blurred_series, image_pic, pic_results
 from medsaliency.evaluation.road import ORDERS, ImageRoad, RoadSettings, image_road
 from medsaliency.evaluation.sanity import cascade_steps, map_similarity, randomization_blocks, randomization_sample
 from medsaliency.evaluation.summary import per_image_table, pic_metrics, score_metrics, shortcut_metrics
-from medsaliency.model_source import ModelSource, explained_model
+from medsaliency.io.artifacts import MapsFile
+from medsaliency.mlops.model_source import ModelSource, explained_model
 
 STRIP_THRESHOLDS = 7
-# Per-image scores with no "better than Random" direction to test (similarities and map shape).
-UNTESTED_SCORES = ("sanity_ssim", "random_logit_ssim", "sparseness", "complexity")
 CASCADING = "cascading_ssim"  # one score per step: cascading_ssim.<k>_<layer>
 # The measures that explain images again, on the sample only (their cost is per sampled image).
 REEXPLAINING = ("sanity", "random_logit", "cascading")
@@ -156,9 +153,8 @@ def evaluate_model(maps: MapsFile, source: ModelSource, params: Params, mask_kin
     curves = {kind: aggregated_curves(pic, kind, methods, config.aggregate) for kind in CURVES}
     scores = {**saliency_scores(maps, mask_kind, config), **faithfulness_scores(results, settings)}
     for name, by_method in scores.items():
-        metrics.update(
-            score_metrics(name, by_method, config, test_against_random=name not in UNTESTED_SCORES and not name.startswith(CASCADING))
-        )
+        tested = not name.startswith(CASCADING) and MEASURES[name].tested_against_random
+        metrics.update(score_metrics(name, by_method, config, test_against_random=tested))
     without_marker = np.concatenate([result.without_marker for result in results])
     metrics.update(shortcut_metrics(maps.labels, maps.probabilities, without_marker, maps.marker_planted))
     table = per_image_table(maps.ids, maps.labels, maps.explained_class, methods, pic, scores)
@@ -388,20 +384,17 @@ def removal_curves(results: list[ChunkEvaluation], settings: TaskSettings) -> di
 
 
 def saliency_scores(maps: MapsFile, mask_kind: str, config: EvaluationConfig) -> dict[str, dict[str, np.ndarray]]:
-    """Per-image scores of the maps alone: localisation against lesion masks (``mask_kind == "lesion"``
-    only), the share of saliency on the marker region, sparseness and complexity (``config.complexity``):
-    measure -> method -> ``[N]``."""
-    measures = {"marker_mass": lambda saliency: localization.mass_in_mask(saliency, maps.markers)}
-    if mask_kind == "lesion":
-        measures = {
-            "pointing_game": lambda saliency: localization.pointing_game(saliency, maps.masks),
-            "mass_in_mask": lambda saliency: localization.mass_in_mask(saliency, maps.masks),
-            "top_iou": lambda saliency: localization.top_fraction_iou(saliency, maps.masks, config.top_fraction),
-            **measures,
-        }
-    if config.complexity:
-        measures.update(sparseness=sparseness, complexity=complexity)
-    return {name: {m: measure(maps.maps[i]) for i, m in enumerate(maps.method_names)} for name, measure in measures.items()}
+    """Per-image scores of the maps alone, every measure of the table that scores them and applies here
+    (localisation only with lesion masks, ``mask_kind == "lesion"``; the map shape with
+    ``config.complexity``): measure -> method -> ``[N]``."""
+    inputs = MapInputs(maps.masks if mask_kind == "lesion" else None, maps.markers, config.top_fraction, config.complexity)
+    scores: dict[str, dict[str, np.ndarray]] = {}
+    for measure in MEASURES.values():
+        found = {m: measure.score(maps.maps[i], inputs) for i, m in enumerate(maps.method_names)} if measure.score else {}
+        scored = {m: values for m, values in found.items() if values is not None}
+        if found and len(scored) == len(found):
+            scores[measure.name] = scored
+    return scores
 
 
 def blurred_strip_data(maps: MapsFile, pic: PicResults, masks: np.ndarray, params: Params) -> Strip | None:

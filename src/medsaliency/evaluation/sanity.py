@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from medsaliency.artifacts import MapsFile
     from medsaliency.config import EvaluationConfig
+    from medsaliency.io.artifacts import MapsFile
 
 
 def randomization_sample(maps: MapsFile, config: EvaluationConfig) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Fit one classifier on any Keras backend: seeded batches, class weights, featureless images, early stopping.
 
-Arrays are those of :mod:`medsaliency.data.prepare`: ``x`` float32 ``[N, S, S, 1]`` in [0, 1],
+Arrays are those of :mod:`medsaliency.data.preparation`: ``x`` float32 ``[N, S, S, 1]`` in [0, 1],
 ``y`` int64 ``[N]`` class indices.
 """
 

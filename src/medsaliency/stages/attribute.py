@@ -1,15 +1,15 @@
 """``attribute@<dataset>``: saliency maps of the top-k registered models, saved and logged.
 
-Reads ``registry.json`` (:class:`~medsaliency.artifacts.RegistryRecord`) and the prepared test
+Reads ``registry.json`` (:class:`~medsaliency.io.artifacts.RegistryRecord`) and the prepared test
 split, checks that each explained model's ``champion`` alias still points at the recorded
 version, explains the sample with every configured method on ``params.compute``'s runner (Dask
-workers load that version once each; :mod:`medsaliency.compute`) and writes one :class:`~medsaliency.artifacts.MapsFile` per model to
+workers load that version once each; :mod:`medsaliency.compute`) and writes one :class:`~medsaliency.io.artifacts.MapsFile` per model to
 ``outputs/attribute/<dataset>/<model>.npz``. Each model gets one MLflow run in
 ``<dataset>/explain`` (tag ``role = explanation``) tagged with the registered model's name, version
 and alias, with the md5 of its maps file (how ``evaluate`` finds the run) and with where its tasks
 ran (``attribute.scheduler``, ``attribute.scheduler_address``, ``attribute.workers``), holding the
 method options, the champion's test macro-F1 and the heatmap grids; nested under it, one run per
-method (:mod:`medsaliency.method_runs`) with its ``cost/seconds_per_image``.
+method (:mod:`medsaliency.mlops.method_runs`) with its ``cost/seconds_per_image``.
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from medsaliency.artifacts import RegistryRecord
-from medsaliency.atomic import staged_directory
 from medsaliency.attribution.explanation import Explanation, Sample
 from medsaliency.compute import Placement
 from medsaliency.config import Params, load_params
-from medsaliency.npz import load_npz
-from medsaliency.paths import attribution_dir, prepared_dir, registry_file
+from medsaliency.io.artifacts import RegistryRecord
+from medsaliency.io.atomic import staged_directory
+from medsaliency.io.npz import load_npz
+from medsaliency.io.paths import attribution_dir, prepared_dir, registry_file
 
 GRID_ROWS = 6
 
@@ -34,8 +34,8 @@ GRID_ROWS = 6
 def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path = Path(".")) -> int:
     from medsaliency.attribution.explanation import choose_sample, explain, target_layer
     from medsaliency.compute import describe, task_runner, worker_seconds
-    from medsaliency.model_source import champion_source
-    from medsaliency.tracking import configure_mlflow, ensure_experiment, experiment_name
+    from medsaliency.mlops.model_source import champion_source
+    from medsaliency.mlops.tracking import configure_mlflow, ensure_experiment, experiment_name
 
     params = load_params(params_path)
     dataset, config = params.dataset(dataset_name), params.attribution
@@ -70,14 +70,14 @@ def log_explanation(
     test_macro_f1: float | None = None,
 ) -> str:
     """The model's explanation run (tags with where the tasks ran, method options, the champion's test
-    macro-F1, the heatmap grids, the maps) and one nested run per method (:mod:`medsaliency.method_runs`)
+    macro-F1, the heatmap grids, the maps) and one nested run per method (:mod:`medsaliency.mlops.method_runs`)
     with its ``cost/seconds_per_image`` (summed over workers). Returns the explanation run's id."""
     import mlflow
 
     from medsaliency.attribution.methods import LABELS
-    from medsaliency.method_runs import start_method_runs
-    from medsaliency.registry import CHAMPION
-    from medsaliency.tracking import (
+    from medsaliency.mlops.method_runs import start_method_runs
+    from medsaliency.mlops.registry import CHAMPION
+    from medsaliency.mlops.tracking import (
         EXPLANATION_ROLE,
         MAPS_MD5_TAG,
         ROLE_TAG,
@@ -86,7 +86,7 @@ def log_explanation(
         prepared_md5,
         run_tags,
     )
-    from medsaliency.tracking_layout import Metric
+    from medsaliency.mlops.tracking_layout import Metric
 
     common = run_tags(dataset_name, "attribute", root, explanation.backbone, params.keras_backend)
     tags = {
@@ -155,7 +155,7 @@ def method_options(config) -> dict[str, dict[str, str]]:
 def heatmap_grids(explanation: Explanation, sample: Sample, params: Params, dataset_name: str, folder: Path) -> list[Path]:
     """PNG grids of ``GRID_ROWS`` images each (rows = images with the mask contour, columns = methods)."""
     from medsaliency.attribution.methods import LABELS
-    from medsaliency.viz import heatmap_grid
+    from medsaliency.reporting.figures import heatmap_grid
 
     dataset = params.dataset(dataset_name)
     classes, probabilities = explanation.classes, explanation.probabilities

@@ -3,7 +3,7 @@
 For each model of ``registry.json``'s ``top_k`` it trains the champion's backbone with the best
 trial's optimiser settings (``tune`` summary) for ``data_randomization.epochs`` on the training
 split with shuffled labels
-(:mod:`medsaliency.evaluation.data_randomization`), registers it as a version of
+(:mod:`medsaliency.evaluation.shuffled_labels`), registers it as a version of
 ``<model>.data_randomized`` tagged ``never_promote`` (the registry refuses it any alias), computes
 ``data_randomization.methods``' maps of the same test images (the sample of
 ``evaluation.randomization_images_per_class``) for the same explained classes, and
@@ -19,18 +19,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from medsaliency.artifacts import MapsFile, RegistryRecord, SplitArrays, TuneSummary
-from medsaliency.atomic import staged_directory
 from medsaliency.config import Hyperparameters, Params, load_params
-from medsaliency.jsonfile import nested
-from medsaliency.paths import data_randomization_dir, maps_file, prepared_dir, registry_file, tune_summary_file
+from medsaliency.io.artifacts import MapsFile, RegistryRecord, SplitArrays, TuneSummary
+from medsaliency.io.atomic import staged_directory
+from medsaliency.io.jsonfile import nested
+from medsaliency.io.paths import data_randomization_dir, maps_file, prepared_dir, registry_file, tune_summary_file
 
 EXPERIMENT_PURPOSE = "data_randomization"
 
 
 def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path = Path(".")) -> int:
-    from medsaliency.evaluation.data_randomization import data_randomization_test
-    from medsaliency.tracking import configure_mlflow
+    from medsaliency.evaluation.shuffled_labels import data_randomization_test
+    from medsaliency.mlops.tracking import configure_mlflow
 
     params = load_params(params_path)
     configure_mlflow(params.mlflow, root)
@@ -52,9 +52,9 @@ def log_twin(dataset: str, name: str, model, maps: MapsFile, hp, metrics: dict[s
     """The twin's run (hyperparameters, metrics, model) and its registered version, tagged ``never_promote``."""
     import mlflow
 
-    from medsaliency.best_model import log_keras_model
-    from medsaliency.registry import DATA_RANDOMIZED_SUFFIX, NEVER_PROMOTE_TAG, ModelRegistry
-    from medsaliency.tracking import ensure_experiment, experiment_name, run_tags
+    from medsaliency.mlops.best_model import log_keras_model
+    from medsaliency.mlops.registry import DATA_RANDOMIZED_SUFFIX, NEVER_PROMOTE_TAG, ModelRegistry
+    from medsaliency.mlops.tracking import ensure_experiment, experiment_name, run_tags
 
     experiment = ensure_experiment(experiment_name(dataset, EXPERIMENT_PURPOSE), mlflow.get_tracking_uri())
     tags = {

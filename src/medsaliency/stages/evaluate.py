@@ -1,7 +1,7 @@
 """``evaluate@<dataset>``: PIC, statistics, localisation and sanity of every explained model.
 
 For each model of ``registry.json``'s ``top_k`` it reads the attribute stage's
-:class:`~medsaliency.artifacts.MapsFile`, checks that the ``champion`` alias still points at the
+:class:`~medsaliency.io.artifacts.MapsFile`, checks that the ``champion`` alias still points at the
 version that made it, runs :func:`~medsaliency.evaluation.model_evaluation.evaluate_model` on
 ``params.compute``'s runner (Dask workers load that version once each) and writes:
 
@@ -12,14 +12,14 @@ version that made it, runs :func:`~medsaliency.evaluation.model_evaluation.evalu
 - ``outputs/evaluate/<dataset>/details/<model>.per_image.csv`` and ``<model>.curves.npz`` (PIC curves
   and AUCs per image, the mean insertion/deletion/ROAD curves per method).
 
-The same numbers go to MLflow, laid out by :mod:`medsaliency.tracking_layout`: each method's measures
+The same numbers go to MLflow, laid out by :mod:`medsaliency.mlops.tracking_layout`: each method's measures
 into its run nested under the model's explanation run (found by the maps file's md5), and into the
 explanation run the image counts and exclusions, the AIC and SIC figures, the insertion/deletion/ROAD
 curves, a strip of blurred images per method, the per-image table (``evaluation/per_image.parquet``),
 each measure's seconds per image (``cost/<measure>_seconds_per_image``, MLflow only: timings would
 make the DVC outputs differ run to run) and where the tasks ran (``evaluate.scheduler``,
 ``evaluate.scheduler_address``, ``evaluate.workers``). The registered version's description gets the
-evaluation's headline (:mod:`medsaliency.model_card`).
+evaluation's headline (:mod:`medsaliency.mlops.model_card`).
 """
 
 from __future__ import annotations
@@ -31,22 +31,18 @@ from pathlib import Path
 
 import numpy as np
 
-from medsaliency.artifacts import MapsFile, RegistryRecord
-from medsaliency.atomic import staged_directory
 from medsaliency.compute import Placement
 from medsaliency.config import Params, load_params
+from medsaliency.evaluation.measures import MEASURES, REMOVAL_CURVES
 from medsaliency.evaluation.model_evaluation import ModelEvaluation
 from medsaliency.evaluation.pic import CURVES
-from medsaliency.jsonfile import nested
-from medsaliency.npz import save_npz
-from medsaliency.paths import curves_dir, evaluation_details_dir, evaluation_metrics_dir, maps_file, registry_file
+from medsaliency.io.artifacts import MapsFile, RegistryRecord
+from medsaliency.io.atomic import staged_directory
+from medsaliency.io.jsonfile import nested
+from medsaliency.io.npz import save_npz
+from medsaliency.io.paths import curves_dir, evaluation_details_dir, evaluation_metrics_dir, maps_file, registry_file
 
-REMOVAL_TITLES = {
-    "insertion": "insertion (higher better)",
-    "deletion": "deletion (lower better)",
-    "road_morf": "ROAD MoRF (lower better)",
-    "road_lerf": "ROAD LeRF (higher better)",
-}
+REMOVAL_TITLES = {kind: MEASURES[name].curve_title for kind, name in REMOVAL_CURVES.items()}
 REMOVAL_AXES = {
     "insertion": "share of pixels inserted",
     "deletion": "share of pixels deleted",
@@ -58,8 +54,8 @@ REMOVAL_AXES = {
 def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path = Path(".")) -> int:
     from medsaliency.compute import describe, task_runner, worker_seconds
     from medsaliency.evaluation.model_evaluation import evaluate_model
-    from medsaliency.model_source import champion_source
-    from medsaliency.tracking import configure_mlflow, explanation_run
+    from medsaliency.mlops.model_source import champion_source
+    from medsaliency.mlops.tracking import configure_mlflow, explanation_run
 
     params = load_params(params_path)
     mask_kind = params.dataset(dataset_name).mask_kind
@@ -115,10 +111,10 @@ def log_evaluation(run_id: str, name: str, maps: MapsFile, evaluation: ModelEval
     import mlflow
 
     from medsaliency.attribution.methods import LABELS
-    from medsaliency.method_runs import log_run_metrics, require_method_runs
-    from medsaliency.model_card import EVALUATION, evaluation_headline
-    from medsaliency.registry import ModelRegistry
-    from medsaliency.tracking_layout import Metric, split_metrics
+    from medsaliency.mlops.method_runs import log_run_metrics, require_method_runs
+    from medsaliency.mlops.model_card import EVALUATION, evaluation_headline
+    from medsaliency.mlops.registry import ModelRegistry
+    from medsaliency.mlops.tracking_layout import Metric, split_metrics
 
     split = split_metrics(evaluation.metrics, maps.method_names)
     for method, run in require_method_runs(run_id, maps.method_names).items():
@@ -150,7 +146,7 @@ def log_evaluation(run_id: str, name: str, maps: MapsFile, evaluation: ModelEval
 def figures(name: str, maps: MapsFile, evaluation: ModelEvaluation, params: Params, folder: Path) -> list[Path]:
     """The aggregated AIC and SIC curves and the blurred strip, as PNGs in ``folder``."""
     from medsaliency.attribution.methods import LABELS
-    from medsaliency.viz import blurred_strip, cascading_similarity, information_curves, removal_curves
+    from medsaliency.reporting.figures import blurred_strip, cascading_similarity, information_curves, removal_curves
 
     paths = []
     for kind in CURVES:

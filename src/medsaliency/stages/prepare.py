@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from medsaliency.config import load_params
-from medsaliency.data.prepare import prepare_dataset
-from medsaliency.paths import prepared_dir
+from medsaliency.data.preparation import prepare_dataset
+from medsaliency.io.paths import prepared_dir
 
 
 def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path = Path(".")) -> int:

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from medsaliency.artifacts import RegisteredModel, RegistryRecord, TuneSummary, ValidationVerdict
 from medsaliency.config import load_params
-from medsaliency.model_card import TEST_SCORES, test_scores
-from medsaliency.paths import registry_file, tune_summary_file, validation_file
-from medsaliency.registry import CHAMPION, SCORE_TAG, ModelRegistry, rank_champions, registered_model_name
+from medsaliency.io.artifacts import RegisteredModel, RegistryRecord, TuneSummary, ValidationVerdict
+from medsaliency.io.paths import registry_file, tune_summary_file, validation_file
+from medsaliency.mlops.model_card import TEST_SCORES, test_scores
+from medsaliency.mlops.registry import CHAMPION, SCORE_TAG, ModelRegistry, rank_champions, registered_model_name
 
 
 def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path = Path(".")) -> int:
-    from medsaliency.tracking import configure_mlflow, run_tags
+    from medsaliency.mlops.tracking import configure_mlflow, run_tags
 
     params = load_params(params_path)
     params.dataset(dataset_name)
@@ -44,7 +44,7 @@ def register_best_model(
     registry: ModelRegistry, name: str, summary: TuneSummary, tags: dict[str, str], min_improvement: float, validated: bool
 ) -> RegisteredModel:
     """Register the study's best model as a version of ``name``, gate ``champion``, print the decision."""
-    from medsaliency.tracking import best_model_uri, experiment_name
+    from medsaliency.mlops.tracking import best_model_uri, experiment_name
 
     model_uri = best_model_uri(experiment_name(summary.dataset, "tuning"), summary.study)
     version_tags = {**tags, "backbone": summary.backbone, "study": summary.study, SCORE_TAG: f"{summary.test['macro_f1']:.6f}"}

@@ -3,22 +3,22 @@
 Reads the outputs of tune, register, evaluate and data_randomization for each dataset of params.yaml and writes
 ``outputs/report/report.md``, ``report.html`` (self-contained) and ``figures/``; the same
 files go to a run of the MLflow experiment ``report``. The report is also the documentation site's
-results page (:mod:`medsaliency.results_page`). Last of the stages, it also writes every
-experiment's description (:mod:`medsaliency.experiment_notes`).
+results page (:mod:`medsaliency.reporting.results_page`). Last of the stages, it also writes every
+experiment's description (:mod:`medsaliency.mlops.experiment_notes`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from medsaliency.artifacts import RegisteredModel, RegistryRecord, TuneSummary
-from medsaliency.atomic import staged_directory
 from medsaliency.config import Params, load_params
 from medsaliency.errors import DataError
-from medsaliency.jsonfile import read_json
-from medsaliency.paths import curves_dir, data_randomization_dir, evaluation_metrics_dir, registry_file, report_dir, tune_summary_file
-from medsaliency.report import DatasetResults, dataset_section, to_html
-from medsaliency.results_page import write_results_page
+from medsaliency.io.artifacts import RegisteredModel, RegistryRecord, TuneSummary
+from medsaliency.io.atomic import staged_directory
+from medsaliency.io.jsonfile import read_json
+from medsaliency.io.paths import curves_dir, data_randomization_dir, evaluation_metrics_dir, registry_file, report_dir, tune_summary_file
+from medsaliency.reporting.results_page import write_results_page
+from medsaliency.reporting.tables import DatasetResults, dataset_section, to_html
 
 TITLE = "medsaliency: saliency methods compared"
 EXPERIMENT = "report"
@@ -77,7 +77,7 @@ def _curve_figure(dataset_name: str, name: str, kind: str, metrics: dict, params
     import pandas as pd
 
     from medsaliency.attribution.methods import LABELS
-    from medsaliency.viz import information_curves
+    from medsaliency.reporting.figures import information_curves
 
     source = root / curves_dir(dataset_name) / f"{name}.{kind}.csv"
     if not source.is_file():
@@ -100,8 +100,8 @@ def _curve_figure(dataset_name: str, name: str, kind: str, metrics: dict, params
 def log_report(folder: Path, params: Params, root: Path) -> None:
     import mlflow
 
-    from medsaliency.experiment_notes import describe_experiments
-    from medsaliency.tracking import configure_mlflow, ensure_experiment, run_tags
+    from medsaliency.mlops.experiment_notes import describe_experiments
+    from medsaliency.mlops.tracking import configure_mlflow, ensure_experiment, run_tags
 
     uri = configure_mlflow(params.mlflow, root)
     experiment_id = ensure_experiment(EXPERIMENT, uri)

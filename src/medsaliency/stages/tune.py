@@ -1,8 +1,8 @@
 """``tune@<dataset>-<backbone>``: one Optuna study, trials as nested MLflow runs, the best model logged.
 
 Reads the prepared splits and the validation verdict (training refuses data that did not
-validate), runs the study to ``n_trials`` (see :mod:`medsaliency.tuning`), logs the best model
-on the study's parent run and writes its :class:`~medsaliency.artifacts.TuneSummary`.
+validate), runs the study to ``n_trials`` (see :mod:`medsaliency.mlops.tuning`), logs the best model
+on the study's parent run and writes its :class:`~medsaliency.io.artifacts.TuneSummary`.
 """
 
 from __future__ import annotations
@@ -10,16 +10,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from medsaliency.artifacts import SplitArrays, TuneSummary, ValidationVerdict
 from medsaliency.config import Params, load_params
 from medsaliency.errors import DataError
-from medsaliency.paths import absolute_sqlite_url, prepared_dir, tune_summary_file, validation_file
-from medsaliency.tuning import TuningJob, open_study, run_worker, study_name
+from medsaliency.io.artifacts import SplitArrays, TuneSummary, ValidationVerdict
+from medsaliency.io.paths import absolute_sqlite_url, prepared_dir, tune_summary_file, validation_file
+from medsaliency.mlops.tuning import TuningJob, open_study, run_worker, study_name
 
 
 def run(dataset_name: str, backbone: str, params_path: Path = Path("params.yaml"), root: Path = Path("."), finalize: bool = True) -> int:
     """Run trials until the study is complete; with ``finalize``, log the best model and write the summary."""
-    from medsaliency.best_model import log_best_model
+    from medsaliency.mlops.best_model import log_best_model
     from medsaliency.models.backbones import backbone_spec
     from medsaliency.models.training import configure_runtime, device_summary
 
@@ -51,7 +51,7 @@ def run(dataset_name: str, backbone: str, params_path: Path = Path("params.yaml"
 def open_job(params: Params, dataset_name: str, backbone: str, classes: list[str], splits: dict[str, SplitArrays], root: Path) -> TuningJob:
     """Tracking set up, the study named, and its parent MLflow run found or created."""
     from medsaliency import backends
-    from medsaliency.tracking import (
+    from medsaliency.mlops.tracking import (
         configure_mlflow,
         ensure_experiment,
         ensure_study_run,

@@ -1,6 +1,6 @@
 """``validate@<dataset>``: the Great Expectations suite on the manifest; non-zero exit on failure.
 
-Writes the :class:`~medsaliency.artifacts.ValidationVerdict` (a DVC metrics file, no timestamps)
+Writes the :class:`~medsaliency.io.artifacts.ValidationVerdict` (a DVC metrics file, no timestamps)
 and the Data Docs page (timestamped, so not a DVC output); prints each failed expectation.
 """
 
@@ -9,12 +9,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from medsaliency.artifacts import ValidationVerdict
 from medsaliency.config import load_params
 from medsaliency.data.expectations import validate_manifest
-from medsaliency.data.prepare import MANIFEST_NAME, read_manifest
+from medsaliency.data.preparation import MANIFEST_NAME, read_manifest
 from medsaliency.errors import DataError
-from medsaliency.paths import data_docs_dir, prepared_dir, validation_file
+from medsaliency.io.artifacts import ValidationVerdict
+from medsaliency.io.paths import data_docs_dir, prepared_dir, validation_file
 
 
 def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path = Path(".")) -> int:

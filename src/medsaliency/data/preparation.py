@@ -23,13 +23,13 @@ import pandas as pd
 from PIL import Image
 from tqdm import tqdm
 
-from medsaliency.atomic import staged_directory
 from medsaliency.config import DatasetConfig, ShortcutConfig, SplitConfig
 from medsaliency.data.loaders import iter_records
 from medsaliency.data.records import ImageRecord
 from medsaliency.data.shortcut import marker_regions, plant_markers
 from medsaliency.data.splits import SPLITS, patient_labels, split_patients
-from medsaliency.npz import save_npz
+from medsaliency.io.atomic import staged_directory
+from medsaliency.io.npz import save_npz
 
 MANIFEST_NAME = "manifest.csv"
 MANIFEST_COLUMNS = (

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SHORTCUT_SUFFIX = ".shortcut"
-MARKER = "shortcut/marker_mass"  # keys of the method runs (medsaliency.tracking_layout)
+MARKER = "shortcut/marker_mass"  # keys of the method runs (medsaliency.mlops.tracking_layout)
 LESION = "localisation/mass_in_mask"
 ACCURACY_WITH, ACCURACY_WITHOUT = "classification/accuracy_with_marker", "classification/accuracy_without_marker"
 
@@ -36,7 +36,7 @@ class ExplanationRun:
 
 def latest_explanation_runs(dataset: str) -> dict[str, ExplanationRun]:
     """``{"clean": run, "shortcut": run}``: the newest evaluated explanation run of each kind (absent when none)."""
-    from medsaliency.method_runs import evaluated_explanation_runs, method_runs
+    from medsaliency.mlops.method_runs import evaluated_explanation_runs, method_runs
 
     found: dict[str, ExplanationRun] = {}
     for run in evaluated_explanation_runs(dataset):

@@ -31,10 +31,10 @@ from typing import cast
 import numpy as np
 import optuna
 
-from medsaliency.artifacts import SplitArrays
 from medsaliency.config import Hyperparameters, Optimizer, Params, SearchSpace, TuneConfig
+from medsaliency.io.artifacts import SplitArrays
+from medsaliency.mlops.tracking import STUDY_TAG
 from medsaliency.models.metrics import classification_metrics
-from medsaliency.tracking import STUDY_TAG
 
 # Heartbeats and stale-trial retries are marked experimental; they are what resuming relies on.
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
@@ -48,7 +48,7 @@ COUNTED_STATES = (
 CHECKPOINT_ARTIFACT = "checkpoint/model.keras"
 # The modules (relative to the package) whose code decides what a trial computes.
 TRAINING_CODE = (
-    "tuning.py",
+    "mlops/tuning.py",
     "models/training.py",
     "models/batches.py",
     "models/augmentation.py",
@@ -103,14 +103,14 @@ def config_fingerprint(params: Params, backbone: str) -> str:
 
 def code_fingerprint(backbone: str) -> str:
     """md5 of the code that defines a trial of ``backbone``: the training modules (:data:`TRAINING_CODE`)
-    and that backbone's own architecture code. Changed training code, or an edit of this backbone,
+    and that backbone's own architecture code, each as :func:`code_structure`. Changed training code, or an edit of this backbone,
     starts a new study; adding or editing another backbone does not."""
-    from medsaliency.models.backbones import architecture_source
+    from medsaliency.models.backbones import architecture_source, code_structure
 
-    package = Path(__file__).parent
+    package = Path(__file__).parents[1]
     digest = hashlib.md5()
     for relative in TRAINING_CODE:
-        digest.update(relative.encode() + (package / relative).read_bytes())
+        digest.update(code_structure((package / relative).read_text()).encode())
     digest.update(architecture_source(backbone).encode())
     return digest.hexdigest()
 
@@ -189,9 +189,9 @@ def run_trial(job: TuningJob, trial: optuna.Trial) -> float:
     import mlflow
     from optuna_integration import KerasPruningCallback
 
+    from medsaliency.mlops.tracking import log_prepared_dataset
     from medsaliency.models.backbones import build_classifier
     from medsaliency.models.training import fit_classifier, predict_probabilities
-    from medsaliency.tracking import log_prepared_dataset
 
     hp = sample_hyperparameters(trial, job.params.tune.search_space)
     client = mlflow.MlflowClient()

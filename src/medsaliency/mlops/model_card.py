@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import math
 
+from medsaliency.evaluation.measures import MEASURES
+
 TEST_SCORES = "Test scores"
 EVALUATION = "Saliency evaluation"
 # (flat measure, label, True if higher is better): the measures the headline names a best method for
-HEADLINE_MEASURES = (
-    ("sic_auc", "SIC AUC", True),
-    ("aic_auc", "AIC AUC", True),
-    ("insertion_auc", "insertion AUC", True),
-    ("deletion_auc", "deletion AUC", False),
-)
+HEADLINE_MEASURES = tuple((name, m.label, m.better == "higher") for name, m in MEASURES.items() if m.in_headline)
 
 
 def with_section(description: str | None, heading: str, body: str) -> str:

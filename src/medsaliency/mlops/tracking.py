@@ -22,10 +22,10 @@ import os
 import subprocess
 from pathlib import Path
 
-from medsaliency import yamlfile
 from medsaliency.config import MlflowConfig
 from medsaliency.errors import DataError
-from medsaliency.paths import absolute_sqlite_url, prepared_dir
+from medsaliency.io import yamlfile
+from medsaliency.io.paths import absolute_sqlite_url, prepared_dir
 
 UNKNOWN = "unknown"
 STUDY_TAG = "optuna.study"

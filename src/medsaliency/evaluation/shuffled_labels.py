@@ -131,9 +131,9 @@ def train_on_shuffled_labels(
 
 
 def data_randomization_test(maps, backbone: str, hp, train, val, params) -> tuple[ShuffledLabelModel, dict[str, float]]:
-    """The test for the model that made ``maps`` (:class:`~medsaliency.artifacts.MapsFile`): its twin on
+    """The test for the model that made ``maps`` (:class:`~medsaliency.io.artifacts.MapsFile`): its twin on
     shuffled labels (``backbone``, ``hp``, ``params.data_randomization``'s epochs and seed; ``train`` and
-    ``val`` :class:`~medsaliency.artifacts.SplitArrays`), then ``data_randomization.methods``' maps of the
+    ``val`` :class:`~medsaliency.io.artifacts.SplitArrays`), then ``data_randomization.methods``' maps of the
     re-attribution sample for the same explained classes, compared with the trained model's. Returns
     the twin and the flat metrics: SSIM and Spearman per method with intervals, the twin's accuracy on
     its shuffled training labels and on the true test labels, ``epochs``, ``n_images``."""

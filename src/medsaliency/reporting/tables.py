@@ -16,16 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-LOCALISATION = ("pointing_game", "mass_in_mask", "top_iou")
-# The faithfulness measures beside PIC, with the direction that is better (the evaluate stage's names).
-FAITHFULNESS = {
-    "insertion_auc": "insertion AUC (higher better)",
-    "deletion_auc": "deletion AUC (lower better)",
-    "road_morf": "ROAD MoRF (lower better)",
-    "road_lerf": "ROAD LeRF (higher better)",
-    "road_gap": "ROAD gap (higher better)",
-}
-MAP_SHAPE = {"sparseness": "sparseness (Gini)", "complexity": "complexity (entropy, nats)"}
+from medsaliency.evaluation import measures as measure_table
+from medsaliency.evaluation.measures import MEASURES
+
+# The faithfulness measures beside PIC and the map-shape ones: name -> column title (with the better direction).
+FAITHFULNESS = {name: MEASURES[name].title for name in measure_table.FAITHFULNESS}
+MAP_SHAPE = {name: MEASURES[name].title for name in measure_table.MAP_SHAPE}
+LOCALISATION = measure_table.LOCALISATION
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,11 @@ from unittest.mock import patch
 import numpy as np
 import optuna
 
-from medsaliency.artifacts import SplitArrays
 from medsaliency.errors import MedsaliencyError
+from medsaliency.io.artifacts import SplitArrays
+from medsaliency.mlops.tracking import BEST_MODEL_URI_TAG
+from medsaliency.mlops.tuning import CHECKPOINT_ARTIFACT
 from medsaliency.models.metrics import classification_metrics, confusion, confusion_figure, report_text
-from medsaliency.tracking import BEST_MODEL_URI_TAG
-from medsaliency.tuning import CHECKPOINT_ARTIFACT
 
 BEST_TRIAL_TAG = "best_trial"
 

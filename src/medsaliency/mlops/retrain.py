@@ -21,8 +21,8 @@ from pathlib import Path
 
 from medsaliency.config import load_params
 from medsaliency.errors import MedsaliencyError
-from medsaliency.paths import report_dir
-from medsaliency.registry import CHALLENGER, CHAMPION
+from medsaliency.io.paths import report_dir
+from medsaliency.mlops.registry import CHALLENGER, CHAMPION
 
 DVC = [sys.executable, "-m", "dvc"]  # the DVC of this environment, whatever PATH holds
 _MISSING = object()
@@ -47,8 +47,8 @@ class GateOutcome:
 
 def retrain(remote: str, params_path: Path = Path("params.yaml"), root: Path = Path(".")) -> str:
     """Run pull, repro, push against ``remote`` (a DVC remote's name) and return the Markdown summary."""
-    from medsaliency.registry import ModelRegistry
-    from medsaliency.tracking import configure_mlflow
+    from medsaliency.mlops.registry import ModelRegistry
+    from medsaliency.mlops.tracking import configure_mlflow
 
     params = load_params(params_path)
     require_remote(remote, root)

@@ -22,10 +22,10 @@ from typing import Any, Self
 
 import numpy as np
 
-from medsaliency.atomic import staged_file
 from medsaliency.errors import DataError
-from medsaliency.jsonfile import read_json
-from medsaliency.npz import load_npz, save_npz
+from medsaliency.io.atomic import staged_file
+from medsaliency.io.jsonfile import read_json
+from medsaliency.io.npz import load_npz, save_npz
 
 
 def write_json_record(record: Any, path: Path) -> Path:

@@ -17,8 +17,8 @@ import platform
 import shutil
 from pathlib import Path
 
-from medsaliency import yamlfile
-from medsaliency.tracking import git_commit
+from medsaliency.io import yamlfile
+from medsaliency.mlops.tracking import git_commit
 
 PAGE = Path("docs") / "results.md"
 FIGURES = Path("docs") / "results"

@@ -13,8 +13,9 @@ metrics file's keys) are split here into
 - the model's run: image counts and exclusions (``images/...``), the shortcut check
   (``classification/accuracy_with_marker``, ``shortcut/planted``).
 
-Every flat key must have a place: :func:`split_metrics` refuses an unknown one by name, so a new
-measure is added to :data:`METHOD_KEYS` (or :data:`MODEL_KEYS`) with it. The intervals of
+Every flat key must have a place: :func:`split_metrics` refuses an unknown one by name. A measure's
+keys come from its line in the measures table (:mod:`medsaliency.evaluation.measures`); model-level
+names are :data:`MODEL_KEYS`. The intervals of
 ``sparseness`` and ``complexity`` (no better direction, so no test) stay in the DVC metrics and the
 per-image table, which keeps a method run under :data:`MAX_METHOD_METRICS` metrics.
 """
@@ -23,42 +24,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from medsaliency.evaluation.measures import MEASURES, Measure
+
 MAX_METHOD_METRICS = 60  # what one method run's page shows without scrolling through sections
 
 
-def _interval_keys(flat: str, key: str, tested: bool = True) -> dict[str, str]:
-    """The mean, its bootstrap interval and (``tested``) the test against Random."""
+def _measure_keys(measure: Measure) -> dict[str, str]:
+    """A measure's flat names -> its keys: the mean, its bootstrap interval and (tested ones) the test
+    against Random; a measure with no better direction logs its mean alone (see :data:`UNLOGGED`)."""
+    flat, key = measure.name, measure.mlflow_key
+    if measure.better is None:
+        return {flat: key}
     keys = {flat: key, f"{flat}_ci_low": f"{key}_ci_low", f"{flat}_ci_high": f"{key}_ci_high"}
-    return keys | ({f"{flat}_p_vs_random": f"{key}_p_vs_random"} if tested else {})
+    return keys | ({f"{flat}_p_vs_random": f"{key}_p_vs_random"} if measure.tested_against_random else {})
 
 
 def _pic_keys() -> dict[str, str]:
+    """PIC's own names: the AUC of the aggregated curve, the mean of the per-image AUCs, the interval,
+    and ``<curve>_p_vs_random``."""
     keys = {}
     for curve in ("sic", "aic"):
         for suffix in ("", "_mean", "_ci_low", "_ci_high"):
-            keys[f"{curve}_auc{suffix}"] = f"pic/{curve}_auc{suffix}"
+            keys[f"{curve}_auc{suffix}"] = f"{MEASURES[f'{curve}_auc'].mlflow_key}{suffix}"
         keys[f"{curve}_p_vs_random"] = f"pic/{curve}_p_vs_random"
     return keys
 
 
-# flat measure name (the part before ``.<method>``) -> key in the method's run
+PIC = ("sic_auc", "aic_auc")
+# flat measure name (the part before ``.<method>``) -> key in the method's run, from the measures table
 METHOD_KEYS: dict[str, str] = {
     **_pic_keys(),
-    **_interval_keys("insertion_auc", "removal/insertion_auc"),
-    **_interval_keys("deletion_auc", "removal/deletion_auc"),
-    **_interval_keys("road_morf", "road/morf"),
-    **_interval_keys("road_lerf", "road/lerf"),
-    **_interval_keys("road_gap", "road/gap"),
-    **_interval_keys("pointing_game", "localisation/pointing_game"),
-    **_interval_keys("mass_in_mask", "localisation/mass_in_mask"),
-    **_interval_keys("top_iou", "localisation/top_iou"),
-    **_interval_keys("marker_mass", "shortcut/marker_mass"),
-    **_interval_keys("sanity_ssim", "sanity/weight_ssim", tested=False),
-    **_interval_keys("random_logit_ssim", "sanity/random_logit_ssim", tested=False),
-    "sparseness": "complexity/sparseness",
-    "complexity": "complexity/complexity",
+    **{flat: key for measure in MEASURES.values() if measure.name not in PIC for flat, key in _measure_keys(measure).items()},
 }
-UNLOGGED = {"sparseness_ci_low", "sparseness_ci_high", "complexity_ci_low", "complexity_ci_high"}
+UNLOGGED = {f"{m.name}{suffix}" for m in MEASURES.values() if m.better is None for suffix in ("_ci_low", "_ci_high")}
 CASCADING = "cascading_ssim"  # cascading_ssim.<NN_layer>[_ci_low|_ci_high].<method>, NN = blocks randomised
 CASCADING_KEY = "sanity/cascading_ssim"
 

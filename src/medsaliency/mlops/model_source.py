@@ -57,7 +57,7 @@ class ModelSource:
 def champion_source(name: str, version: str, dataset: str, target_layer: str, params: Params, tracking_uri: str) -> ModelSource:
     """The source of ``name``'s champion, refused unless the alias still points at ``version`` (what
     register recorded for ``dataset``); workers then load that version, even if the alias moves meanwhile."""
-    from medsaliency.registry import champion_uri
+    from medsaliency.mlops.registry import champion_uri
 
     uri = champion_uri(name, version, dataset)
     return ModelSource(uri, tracking_uri, target_layer, params.keras_backend, params.train, params.seed)
@@ -122,7 +122,7 @@ def _randomize(trained: ExplainedModel, source: ModelSource) -> ExplainedModel:
 def _load(source: ModelSource) -> ExplainedModel:
     import mlflow
 
-    from medsaliency.registry import load_model
+    from medsaliency.mlops.registry import load_model
 
     prepare_process(source)
     mlflow.set_tracking_uri(source.tracking_uri)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from medsaliency.evaluation.data_randomization import balanced_counts, compare_maps, rank_correlation, shuffled_labels
+from medsaliency.evaluation.shuffled_labels import balanced_counts, compare_maps, rank_correlation, shuffled_labels
 
 
 def test_shuffled_labels_keep_the_class_counts_and_spread_every_class_over_all_labels():

@@ -105,8 +105,8 @@ class ModelRegistry:
         return str(version.version)
 
     def describe(self, name: str, version: str, heading: str, body: str) -> None:
-        """Replace the ``## heading`` section of the version's Markdown description (:mod:`medsaliency.model_card`)."""
-        from medsaliency.model_card import with_section
+        """Replace the ``## heading`` section of the version's Markdown description (:mod:`medsaliency.mlops.model_card`)."""
+        from medsaliency.mlops.model_card import with_section
 
         current = self.client.get_model_version(name, version).description
         self.client.update_model_version(name, version, description=with_section(current, heading, body))
@@ -189,7 +189,7 @@ def champion_uri(name: str, expected_version: str, dataset: str) -> str:
     """``models:/<name>/<version>`` of the champion, refused when the alias no longer points at
     ``expected_version`` (the version the register stage of ``dataset`` resolved). A version URI,
     not the alias: every worker that loads it gets the same model, even if the alias moves meanwhile."""
-    from medsaliency.paths import registry_file
+    from medsaliency.io.paths import registry_file
 
     current = ModelRegistry().alias_version(name, CHAMPION)
     if current != expected_version:

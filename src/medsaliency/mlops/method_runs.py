@@ -6,7 +6,7 @@ the method's label, with the params a comparison groups by (``dataset``, ``model
 ``model_version``, ``method``, ``backend``, ``seed``), the method's own options
 (``smoothgrad.nsamples``) and its ``cost/seconds_per_image``. The evaluate stage finds them again
 (:func:`method_runs`) and logs each method's measures there (:func:`log_run_metrics`, keys from
-:mod:`medsaliency.tracking_layout`). In MLflow's Chart view each measure is then one chart with a
+:mod:`medsaliency.mlops.tracking_layout`). In MLflow's Chart view each measure is then one chart with a
 bar per method, and grouping by ``method`` over several models shows each method's mean and range.
 """
 
@@ -16,8 +16,8 @@ import time
 from collections.abc import Iterable
 
 from medsaliency.errors import DataError
-from medsaliency.tracking import EXPLANATION_ROLE, ROLE_TAG, experiment_name
-from medsaliency.tracking_layout import MODEL_KEYS, Metric
+from medsaliency.mlops.tracking import EXPLANATION_ROLE, ROLE_TAG, experiment_name
+from medsaliency.mlops.tracking_layout import MODEL_KEYS, Metric
 
 METHOD_ROLE = "method"
 METHOD_TAG = "method"

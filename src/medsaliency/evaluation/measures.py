@@ -1,0 +1,142 @@
+"""The per-image measures of an explanation: one table that says what each one is.
+
+Every consumer derives what it needs from :data:`MEASURES`: the report's column labels and better
+directions (:mod:`medsaliency.reporting.tables`), the figure titles of the removal curves
+(``stages/evaluate``), which measures are tested against Random (:mod:`~medsaliency.evaluation.model_evaluation`),
+the orientation of the ranking agreement (:mod:`~medsaliency.evaluation.agreement`), the MLflow key of
+each method run (:mod:`medsaliency.mlops.tracking_layout`) and the registered version's headline
+(:mod:`medsaliency.mlops.model_card`). A measure's scores per method and image are computed in its own
+module (``pic``, ``insertion_deletion``, ``road``, ``localization``, ``complexity``, ``sanity``) and
+gathered by ``model_evaluation``; its flat metrics are ``<name>.<method>`` with ``_ci_low``,
+``_ci_high`` and (tested ones) ``_p_vs_random`` beside the mean (:mod:`~medsaliency.evaluation.summary`).
+
+A measure of the maps alone (localisation, the marker share, the map shape) is scored from the table
+itself (:attr:`Measure.score`), so adding one is a scoring function, one line here and its test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from medsaliency.evaluation import complexity as map_shape
+from medsaliency.evaluation import localization
+
+Better = Literal["higher", "lower"]
+
+
+@dataclass(frozen=True)
+class MapInputs:
+    """What a measure of the maps alone reads besides them: the lesion ``masks`` ``[N, H, W]`` (None where
+    the dataset has none), the ``markers`` regions ``[N, H, W]``, ``top_fraction`` (share of the most
+    salient pixels) and whether the map-shape measures are on (``evaluation.complexity``)."""
+
+    masks: np.ndarray | None
+    markers: np.ndarray
+    top_fraction: float
+    complexity: bool
+
+
+# maps ``[N, H, W]`` of one method -> one score per image ``[N]``, or None where the measure does not apply
+MapScore = Callable[[np.ndarray, MapInputs], np.ndarray | None]
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One measure: ``name`` (the flat metrics' key), ``label`` (tables), ``better`` (``None``: it
+    describes the map and has no better direction), ``mlflow_key`` (in each method's run), ``curve``
+    (the label of its curve where it is the area under one), ``score`` (for a measure of the maps
+    alone: how it scores them; ``None``: it needs the model, and ``model_evaluation``'s tasks measure
+    it), whether it explains images again (then only on the sample, and never tested against Random:
+    its reference is the trained model's own maps), whether it ranks methods in the agreement table,
+    and whether the registered version's headline names its best method."""
+
+    name: str
+    label: str
+    better: Better | None
+    mlflow_key: str
+    curve: str | None = None
+    score: MapScore | None = None
+    re_explains: bool = False
+    in_agreement: bool = False
+    in_headline: bool = False
+
+    @property
+    def needs_model(self) -> bool:
+        """Scored by running the model (PIC, removal, ROAD, sanity), not from the maps alone."""
+        return self.score is None
+
+    @property
+    def title(self) -> str:
+        """``label (higher better)``: the label with its better direction."""
+        return self.label if self.better is None else f"{self.label} ({self.better} better)"
+
+    @property
+    def curve_title(self) -> str:
+        """The curve's label with the better direction of its area."""
+        return f"{self.curve or self.label} ({self.better} better)" if self.better else self.curve or self.label
+
+    @property
+    def orientation(self) -> int:
+        """+1 when higher is better, -1 when lower is, 0 without a direction."""
+        return {"higher": 1, "lower": -1, None: 0}[self.better]
+
+    @property
+    def tested_against_random(self) -> bool:
+        """A better direction, and Random's maps as its reference (not a re-explaining check)."""
+        return self.better is not None and not self.re_explains
+
+
+def _pointing_game(maps: np.ndarray, inputs: MapInputs) -> np.ndarray | None:
+    return None if inputs.masks is None else localization.pointing_game(maps, inputs.masks)
+
+
+def _mass_in_mask(maps: np.ndarray, inputs: MapInputs) -> np.ndarray | None:
+    return None if inputs.masks is None else localization.mass_in_mask(maps, inputs.masks)
+
+
+def _top_iou(maps: np.ndarray, inputs: MapInputs) -> np.ndarray | None:
+    return None if inputs.masks is None else localization.top_fraction_iou(maps, inputs.masks, inputs.top_fraction)
+
+
+def _marker_mass(maps: np.ndarray, inputs: MapInputs) -> np.ndarray | None:
+    return localization.mass_in_mask(maps, inputs.markers)
+
+
+def _sparseness(maps: np.ndarray, inputs: MapInputs) -> np.ndarray | None:
+    return map_shape.sparseness(maps) if inputs.complexity else None
+
+
+def _complexity(maps: np.ndarray, inputs: MapInputs) -> np.ndarray | None:
+    return map_shape.complexity(maps) if inputs.complexity else None
+
+
+MEASURES: dict[str, Measure] = {
+    measure.name: measure
+    for measure in (
+        Measure("sic_auc", "SIC AUC", "higher", "pic/sic_auc", in_agreement=True, in_headline=True),
+        Measure("aic_auc", "AIC AUC", "higher", "pic/aic_auc", in_agreement=True, in_headline=True),
+        Measure("insertion_auc", "insertion AUC", "higher", "removal/insertion_auc", "insertion", in_agreement=True, in_headline=True),
+        Measure("deletion_auc", "deletion AUC", "lower", "removal/deletion_auc", "deletion", in_agreement=True, in_headline=True),
+        Measure("road_morf", "ROAD MoRF", "lower", "road/morf", "ROAD MoRF"),
+        Measure("road_lerf", "ROAD LeRF", "higher", "road/lerf", "ROAD LeRF"),
+        Measure("road_gap", "ROAD gap", "higher", "road/gap", in_agreement=True),
+        Measure("pointing_game", "pointing game", "higher", "localisation/pointing_game", score=_pointing_game),
+        Measure("mass_in_mask", "mass in mask", "higher", "localisation/mass_in_mask", score=_mass_in_mask, in_agreement=True),
+        Measure("top_iou", "top iou", "higher", "localisation/top_iou", score=_top_iou),
+        Measure("marker_mass", "share of saliency on the marker", "higher", "shortcut/marker_mass", score=_marker_mass),
+        Measure("sanity_ssim", "weight randomisation SSIM", "lower", "sanity/weight_ssim", re_explains=True),
+        Measure("random_logit_ssim", "RandomLogit SSIM", "lower", "sanity/random_logit_ssim", re_explains=True),
+        Measure("sparseness", "sparseness (Gini)", None, "complexity/sparseness", score=_sparseness),
+        Measure("complexity", "complexity (entropy, nats)", None, "complexity/complexity", score=_complexity),
+    )
+}
+# The groups the report shows as one table each.
+FAITHFULNESS = ("insertion_auc", "deletion_auc", "road_morf", "road_lerf", "road_gap")
+LOCALISATION = ("pointing_game", "mass_in_mask", "top_iou")
+MAP_SHAPE = ("sparseness", "complexity")
+# The removal curves (evaluate's figures): curve kind -> the measure whose area it is.
+REMOVAL_CURVES = {"insertion": "insertion_auc", "deletion": "deletion_auc", "road_morf": "road_morf", "road_lerf": "road_lerf"}

@@ -1,0 +1,1 @@
+"""The report, its figures, the documentation site's results page and the shortcut comparison."""

@@ -20,6 +20,7 @@ once per model, so a map is the same whichever backend computed it.
 from __future__ import annotations
 
 import itertools
+from typing import Protocol
 
 import numpy as np
 
@@ -28,6 +29,21 @@ from medsaliency.errors import ConfigError
 
 HEAD_LAYER = "probabilities"
 _identities = itertools.count()
+
+
+class ModelSource(Protocol):
+    """Where a task gets its model, in whatever process it runs (so it must pickle small): its Grad-CAM
+    ``target_layer``, the model as an :class:`ExplainedModel`, and a source of its weight-randomised copy (every layer, or only the
+    ``top_blocks`` top blocks: the cascade) for the sanity checks. The pipeline passes
+    :class:`~medsaliency.mlops.model_source.RegisteredModelSource` (a version of the Model Registry,
+    loaded once per worker process); attribution and evaluation need nothing else of it."""
+
+    @property
+    def target_layer(self) -> str: ...
+
+    def explained(self) -> ExplainedModel: ...
+
+    def randomized(self, seed: int, top_blocks: int | None = None) -> ModelSource: ...
 
 
 class ExplainedModel:

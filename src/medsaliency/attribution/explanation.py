@@ -17,14 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from medsaliency.attribution.batching import consecutive_slices
-from medsaliency.attribution.explained_model import ExplainedModel
+from medsaliency.attribution.explained_model import ExplainedModel, ModelSource
 from medsaliency.attribution.methods import Attributions, compute_maps, explained_classes, image_seeds
 from medsaliency.attribution.selection import select_images
 from medsaliency.compute import TaskRunner
 from medsaliency.config import AttributionConfig, ComputeConfig
 from medsaliency.errors import DataError
 from medsaliency.io.artifacts import MapsFile, RegisteredModel
-from medsaliency.mlops.model_source import ModelSource, explained_model
 from medsaliency.models.backbones import backbone_spec
 
 TEST_ARRAYS = ("x", "x_clean", "y", "mask", "marker", "ids")
@@ -143,7 +142,7 @@ def explain_model(model, name: str, version: str, backbone: str, sample: Sample,
 
 def explain_chunk(chunk: SampleChunk, source: ModelSource, config: AttributionConfig) -> ImagesExplanation:
     """One task: :func:`explain_images` with the model of ``source``, loaded once per process."""
-    return explain_images(explained_model(source), chunk.images, chunk.labels, chunk.seeds, config)
+    return explain_images(source.explained(), chunk.images, chunk.labels, chunk.seeds, config)
 
 
 def explain_images(

@@ -1,7 +1,7 @@
 """Evaluate one explained model: PIC, the other faithfulness measures, statistics, localisation, marker share, sanity.
 
 :func:`evaluate_model` takes the attribute stage's :class:`~medsaliency.io.artifacts.MapsFile` and the
-:class:`~medsaliency.mlops.model_source.ModelSource` of the model that made it, and returns a
+:class:`~medsaliency.attribution.explained_model.ModelSource` of the model that made it, and returns a
 :class:`ModelEvaluation`: the flat metrics of :mod:`medsaliency.evaluation.summary`, the PIC
 results, the aggregated curves, the per-image table and the data of the paper's blurred-image
 figure. The work that needs the model (PIC, insertion/deletion and ROAD per image, the images
@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from medsaliency.attribution.batching import consecutive_slices
-from medsaliency.attribution.explained_model import ExplainedModel
+from medsaliency.attribution.explained_model import ExplainedModel, ModelSource
 from medsaliency.attribution.methods import compute_maps, image_seeds
 from medsaliency.compute import TaskRunner
 from medsaliency.config import AttributionConfig, EvaluationConfig, Params
@@ -35,7 +35,6 @@ from medsaliency.evaluation.road import ORDERS, ImageRoad, RoadSettings, image_r
 from medsaliency.evaluation.sanity import cascade_steps, map_similarity, randomization_blocks, randomization_sample
 from medsaliency.evaluation.summary import per_image_table, pic_metrics, score_metrics, shortcut_metrics
 from medsaliency.io.artifacts import MapsFile
-from medsaliency.mlops.model_source import ModelSource, explained_model
 
 STRIP_THRESHOLDS = 7
 CASCADING = "cascading_ssim"  # one score per step: cascading_ssim.<k>_<layer>
@@ -226,7 +225,7 @@ def evaluate_chunk(chunk: EvaluationChunk, source: ModelSource, settings: TaskSe
     """One task: per image PIC, insertion/deletion and ROAD; the probabilities without the marker; and
     the sanity methods' maps of the randomised model and for a random other class, compared (SSIM)
     with the trained model's maps. Each measure's wall seconds go into ``seconds``."""
-    explained = explained_model(source)
+    explained = source.explained()
     predict = partial(explained.probabilities, batch_size=settings.batch_size)
     per_image = list(zip(chunk.images, chunk.maps.swapaxes(0, 1), chunk.classes, strict=True))
     seconds: dict[str, float] = {}
@@ -268,7 +267,7 @@ def _cascading(
     config = settings.cascading
     if config is None or not config.methods:
         return {}
-    blocks = randomization_blocks(explained_model(source).model)
+    blocks = randomization_blocks(source.explained().model)
     steps = {}
     for top in cascade_steps(len(blocks), settings.cascading_max_steps):
         known = {m: whole[m] for m in config.methods if m in whole} if top == len(blocks) else {}
@@ -280,7 +279,7 @@ def _cascading(
 
 def _randomized(source: ModelSource, seed: int, top_blocks: int | None = None) -> ExplainedModel:
     """The randomised copy of ``source``'s model (all blocks, or the ``top_blocks`` top ones) in this process."""
-    return explained_model(source.randomized(seed, top_blocks))
+    return source.randomized(seed, top_blocks).explained()
 
 
 @contextmanager

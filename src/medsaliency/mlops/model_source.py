@@ -1,6 +1,6 @@
 """A registered model named by URI, loaded once per process: how a task gets its model on any worker.
 
-A stage does not ship a model to its tasks; it ships a :class:`ModelSource` (the registry URI of
+A stage does not ship a model to its tasks; it ships a :class:`RegisteredModelSource` (the registry URI of
 one version, the MLflow store, the target layer and the runtime settings). The first task on a
 process calls :func:`explained_model`, which prepares the process (Keras backend, one thread,
 seeds and determinism) and loads the model; later tasks on that process reuse it. A model that
@@ -28,7 +28,7 @@ class ModelLoadError(MedsaliencyError):
 
 
 @dataclass(frozen=True)
-class ModelSource:
+class RegisteredModelSource:
     """``uri``: ``models:/<name>/<version>`` in the MLflow store at ``tracking_uri``; ``target_layer``:
     the Grad-CAM layer; ``keras_backend``, ``train`` (determinism, mixed precision) and ``seed``: how
     the process runs it; ``randomized_seed``: the sanity check's weight-randomised copy (None: trained),
@@ -43,10 +43,14 @@ class ModelSource:
     randomized_seed: int | None = None
     randomized_blocks: int | None = None
 
-    def randomized(self, seed: int, top_blocks: int | None = None) -> ModelSource:
+    def explained(self) -> ExplainedModel:
+        """The model in this process (:func:`explained_model`)."""
+        return explained_model(self)
+
+    def randomized(self, seed: int, top_blocks: int | None = None) -> RegisteredModelSource:
         return replace(self, randomized_seed=seed, randomized_blocks=top_blocks)
 
-    def trained(self) -> ModelSource:
+    def trained(self) -> RegisteredModelSource:
         return replace(self, randomized_seed=None, randomized_blocks=None)
 
     @property
@@ -54,19 +58,19 @@ class ModelSource:
         return (self.uri, self.tracking_uri, self.target_layer, self.randomized_seed, self.randomized_blocks)
 
 
-def champion_source(name: str, version: str, dataset: str, target_layer: str, params: Params, tracking_uri: str) -> ModelSource:
+def champion_source(name: str, version: str, dataset: str, target_layer: str, params: Params, tracking_uri: str) -> RegisteredModelSource:
     """The source of ``name``'s champion, refused unless the alias still points at ``version`` (what
     register recorded for ``dataset``); workers then load that version, even if the alias moves meanwhile."""
     from medsaliency.mlops.registry import champion_uri
 
     uri = champion_uri(name, version, dataset)
-    return ModelSource(uri, tracking_uri, target_layer, params.keras_backend, params.train, params.seed)
+    return RegisteredModelSource(uri, tracking_uri, target_layer, params.keras_backend, params.train, params.seed)
 
 
 _loaded: OrderedDict[tuple, ExplainedModel] = OrderedDict()
 
 
-def explained_model(source: ModelSource) -> ExplainedModel:
+def explained_model(source: RegisteredModelSource) -> ExplainedModel:
     """The :class:`ExplainedModel` of ``source`` in this process, loaded on first use (the least
     recently used of more than ``KEPT_MODELS`` is dropped). A randomised copy starts from the trained
     model of the same process."""
@@ -89,7 +93,7 @@ def process_name() -> str:
         return f"process {os.getpid()}"
 
 
-def prepare_process(source: ModelSource) -> None:
+def prepare_process(source: RegisteredModelSource) -> None:
     """Keras on ``source.keras_backend``, one thread per model call, seeds, determinism and precision."""
     from medsaliency.backends import SINGLE_THREAD_ENVIRONMENT
 
@@ -110,7 +114,7 @@ def prepare_process(source: ModelSource) -> None:
     configure_runtime(source.train, source.seed)
 
 
-def _randomize(trained: ExplainedModel, source: ModelSource) -> ExplainedModel:
+def _randomize(trained: ExplainedModel, source: RegisteredModelSource) -> ExplainedModel:
     from medsaliency.evaluation.sanity import cascading_copy, randomized_copy
 
     seed, blocks = source.randomized_seed, source.randomized_blocks
@@ -119,7 +123,7 @@ def _randomize(trained: ExplainedModel, source: ModelSource) -> ExplainedModel:
     return ExplainedModel(model, source.target_layer)
 
 
-def _load(source: ModelSource) -> ExplainedModel:
+def _load(source: RegisteredModelSource) -> ExplainedModel:
     import mlflow
 
     from medsaliency.mlops.registry import load_model

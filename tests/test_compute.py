@@ -54,9 +54,9 @@ def stage(root: Path, name: str, env: dict[str, str], check: bool = True) -> sub
 OUTPUTS = (f"outputs/attribute/{DATASET}", f"outputs/evaluate/{DATASET}", f"outputs/plots/{DATASET}")
 
 
-def output_md5s(root: Path) -> dict[str, str]:
-    files = sorted(path for folder in OUTPUTS for path in (root / folder).rglob("*") if path.is_file())
-    assert len(files) >= 6, files
+def output_md5s(root: Path, folders: tuple[str, ...] = OUTPUTS) -> dict[str, str]:
+    files = sorted(path for folder in folders for path in (root / folder).rglob("*") if path.is_file())
+    assert len(files) >= 2 * len(folders), files
     return {str(path.relative_to(root)): hashlib.md5(path.read_bytes()).hexdigest() for path in files}
 
 
@@ -122,18 +122,17 @@ def test_this_process_the_local_cluster_and_an_external_cluster_write_the_same_b
     assert output_md5s(local) == sync_outputs
     assert "2 Dask worker(s) of tcp://127.0.0.1:" in printed and "dashboard http://" in printed and "evaluation: 3/3 tasks" in printed
 
+    # On an external cluster: attribute here; evaluate on one is the killed-worker test below (the same bytes too).
     external = prepared_copy(first_run, tmp_path / "external", scheduler="local")
     with dask_cluster(tmp_path / "cluster") as (address, _):
-        env = stage_env(DASK_SCHEDULER_ADDRESS=address)  # overrides params' compute.scheduler
-        for name in ("attribute", "evaluate"):
-            stage(external, name, env)
-    assert output_md5s(external) == sync_outputs
+        stage(external, "attribute", stage_env(DASK_SCHEDULER_ADDRESS=address))  # overrides params' compute.scheduler
+    attribution = {path: md5 for path, md5 in sync_outputs.items() if path.startswith(f"outputs/attribute/{DATASET}")}
+    assert attribution and output_md5s(external, (f"outputs/attribute/{DATASET}",)) == attribution
     (explanation,) = store_client(external).search_runs(
         [store_client(external).get_experiment_by_name(f"{DATASET}/explain").experiment_id],
         filter_string=f"tags.`attribute.scheduler_address` = '{address}'",
     )
-    tags = explanation.data.tags
-    assert tags["attribute.workers"] == tags["evaluate.workers"] == "2" and tags["evaluate.scheduler"] == address
+    assert explanation.data.tags["attribute.workers"] == "2"
 
 
 @pytest.mark.slow
@@ -157,6 +156,11 @@ def test_a_killed_worker_is_replaced_by_the_other_and_the_outputs_do_not_change(
         assert evaluation.returncode == 0, printed
         assert len(client.scheduler_info(n_workers=-1)["workers"]) == 1
     assert output_md5s(root) == sync_outputs
+    (explanation,) = store_client(root).search_runs(
+        [store_client(root).get_experiment_by_name(f"{DATASET}/explain").experiment_id],
+        filter_string=f"tags.`evaluate.scheduler` = '{address}'",
+    )
+    assert explanation.data.tags["evaluate.workers"] == "2"  # the workers the stage started with
 
 
 def point_store_at_own_artifacts(root: Path, original: Path) -> None:

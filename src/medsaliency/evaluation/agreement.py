@@ -18,7 +18,7 @@ from medsaliency.evaluation.measures import MEASURES
 
 # Measure -> +1 when larger is better, -1 when smaller is better (the measures table's ranking measures).
 # Localisation only where lesion masks exist.
-ORIENTATION = {name: measure.orientation for name, measure in MEASURES.items() if measure.in_agreement}
+ORIENTATION = {name: measure.orientation for name, measure in MEASURES.items() if measure.ranks}
 
 
 def ranking_agreement(metrics: dict, methods: list[str]) -> tuple[list[str], np.ndarray]:

@@ -26,6 +26,8 @@ from medsaliency.evaluation import complexity as map_shape
 from medsaliency.evaluation import localization
 
 Better = Literal["higher", "lower"]
+# The report's tables: one per group (PIC and the sanity checks have their own sections).
+Group = Literal["pic", "faithfulness", "localisation", "shortcut", "sanity", "map_shape"]
 
 
 @dataclass(frozen=True)
@@ -47,22 +49,24 @@ MapScore = Callable[[np.ndarray, MapInputs], np.ndarray | None]
 @dataclass(frozen=True)
 class Measure:
     """One measure: ``name`` (the flat metrics' key), ``label`` (tables), ``better`` (``None``: it
-    describes the map and has no better direction), ``mlflow_key`` (in each method's run), ``curve``
+    describes the map and has no better direction), ``mlflow_key`` (in each method's run), ``group``
+    (the report's table it is a column of), ``curve``
     (the label of its curve where it is the area under one), ``score`` (for a measure of the maps
     alone: how it scores them; ``None``: it needs the model, and ``model_evaluation``'s tasks measure
     it), whether it explains images again (then only on the sample, and never tested against Random:
-    its reference is the trained model's own maps), whether it ranks methods in the agreement table,
-    and whether the registered version's headline names its best method."""
+    its reference is the trained model's own maps), whether it ``ranks`` methods in the agreement table,
+    and whether the registered version's ``headline`` names its best method."""
 
     name: str
     label: str
     better: Better | None
     mlflow_key: str
+    group: Group
     curve: str | None = None
     score: MapScore | None = None
     re_explains: bool = False
-    in_agreement: bool = False
-    in_headline: bool = False
+    ranks: bool = False
+    headline: bool = False
 
     @property
     def needs_model(self) -> bool:
@@ -117,26 +121,32 @@ def _complexity(maps: np.ndarray, inputs: MapInputs) -> np.ndarray | None:
 MEASURES: dict[str, Measure] = {
     measure.name: measure
     for measure in (
-        Measure("sic_auc", "SIC AUC", "higher", "pic/sic_auc", in_agreement=True, in_headline=True),
-        Measure("aic_auc", "AIC AUC", "higher", "pic/aic_auc", in_agreement=True, in_headline=True),
-        Measure("insertion_auc", "insertion AUC", "higher", "removal/insertion_auc", "insertion", in_agreement=True, in_headline=True),
-        Measure("deletion_auc", "deletion AUC", "lower", "removal/deletion_auc", "deletion", in_agreement=True, in_headline=True),
-        Measure("road_morf", "ROAD MoRF", "lower", "road/morf", "ROAD MoRF"),
-        Measure("road_lerf", "ROAD LeRF", "higher", "road/lerf", "ROAD LeRF"),
-        Measure("road_gap", "ROAD gap", "higher", "road/gap", in_agreement=True),
-        Measure("pointing_game", "pointing game", "higher", "localisation/pointing_game", score=_pointing_game),
-        Measure("mass_in_mask", "mass in mask", "higher", "localisation/mass_in_mask", score=_mass_in_mask, in_agreement=True),
-        Measure("top_iou", "top iou", "higher", "localisation/top_iou", score=_top_iou),
-        Measure("marker_mass", "share of saliency on the marker", "higher", "shortcut/marker_mass", score=_marker_mass),
-        Measure("sanity_ssim", "weight randomisation SSIM", "lower", "sanity/weight_ssim", re_explains=True),
-        Measure("random_logit_ssim", "RandomLogit SSIM", "lower", "sanity/random_logit_ssim", re_explains=True),
-        Measure("sparseness", "sparseness (Gini)", None, "complexity/sparseness", score=_sparseness),
-        Measure("complexity", "complexity (entropy, nats)", None, "complexity/complexity", score=_complexity),
+        Measure("sic_auc", "SIC AUC", "higher", "pic/sic_auc", "pic", ranks=True, headline=True),
+        Measure("aic_auc", "AIC AUC", "higher", "pic/aic_auc", "pic", ranks=True, headline=True),
+        Measure(
+            "insertion_auc", "insertion AUC", "higher", "removal/insertion_auc", "faithfulness", "insertion", ranks=True, headline=True
+        ),
+        Measure("deletion_auc", "deletion AUC", "lower", "removal/deletion_auc", "faithfulness", "deletion", ranks=True, headline=True),
+        Measure("road_morf", "ROAD MoRF", "lower", "road/morf", "faithfulness", "ROAD MoRF"),
+        Measure("road_lerf", "ROAD LeRF", "higher", "road/lerf", "faithfulness", "ROAD LeRF"),
+        Measure("road_gap", "ROAD gap", "higher", "road/gap", "faithfulness", ranks=True),
+        Measure("pointing_game", "pointing game", "higher", "localisation/pointing_game", "localisation", score=_pointing_game),
+        Measure("mass_in_mask", "mass in mask", "higher", "localisation/mass_in_mask", "localisation", score=_mass_in_mask, ranks=True),
+        Measure("top_iou", "top iou", "higher", "localisation/top_iou", "localisation", score=_top_iou),
+        Measure("marker_mass", "share of saliency on the marker", "higher", "shortcut/marker_mass", "shortcut", score=_marker_mass),
+        Measure("sanity_ssim", "weight randomisation SSIM", "lower", "sanity/weight_ssim", "sanity", re_explains=True),
+        Measure("random_logit_ssim", "RandomLogit SSIM", "lower", "sanity/random_logit_ssim", "sanity", re_explains=True),
+        Measure("sparseness", "sparseness (Gini)", None, "complexity/sparseness", "map_shape", score=_sparseness),
+        Measure("complexity", "complexity (entropy, nats)", None, "complexity/complexity", "map_shape", score=_complexity),
     )
 }
-# The groups the report shows as one table each.
-FAITHFULNESS = ("insertion_auc", "deletion_auc", "road_morf", "road_lerf", "road_gap")
-LOCALISATION = ("pointing_game", "mass_in_mask", "top_iou")
-MAP_SHAPE = ("sparseness", "complexity")
+
+
+def group(name: Group) -> tuple[str, ...]:
+    """The measures of one report table, in the table's order."""
+    return tuple(measure.name for measure in MEASURES.values() if measure.group == name)
+
+
+FAITHFULNESS, LOCALISATION, MAP_SHAPE = group("faithfulness"), group("localisation"), group("map_shape")
 # The removal curves (evaluate's figures): curve kind -> the measure whose area it is.
 REMOVAL_CURVES = {"insertion": "insertion_auc", "deletion": "deletion_auc", "road_morf": "road_morf", "road_lerf": "road_lerf"}

@@ -14,7 +14,7 @@ from medsaliency.evaluation.measures import MEASURES
 TEST_SCORES = "Test scores"
 EVALUATION = "Saliency evaluation"
 # (flat measure, label, True if higher is better): the measures the headline names a best method for
-HEADLINE_MEASURES = tuple((name, m.label, m.better == "higher") for name, m in MEASURES.items() if m.in_headline)
+HEADLINE_MEASURES = tuple((name, m.label, m.better == "higher") for name, m in MEASURES.items() if m.headline)
 
 
 def with_section(description: str | None, heading: str, body: str) -> str:

@@ -13,7 +13,7 @@ ours and each other's map of every image (NumPy's generator is re-seeded per ima
 SmoothGrad's noise is the same). Run after ``make run`` (it explains prepared test images)::
 
     .venv/bin/python bench/attribution.py --backbone small_cnn --images 6
-    .venv/bin/python bench/attribution.py --images 24 --placements
+    .venv/bin/python bench/attribution.py --images 2 --placements --placement-images 60
 
 ``--placements`` then times the attribute stage's tasks for the dataset's champion (loaded by each
 worker from the registry) in one worker process, on the local cluster and on an external
@@ -145,12 +145,16 @@ def main() -> None:
     parser.add_argument(
         "--task-images", type=int, default=None, help="with --placements: images per task (default: compute.images_per_task)"
     )
+    parser.add_argument(
+        "--placement-images", type=int, default=None, help="with --placements: test images to explain there (default: --images)"
+    )
     args = parser.parse_args()
     reference_comparison(args)
     if args.placements:
         from placement import with_task_images
 
-        attribution_placements(args.dataset, args.images, with_task_images(load_params(args.params), args.task_images), args.scheduler)
+        params = with_task_images(load_params(args.params), args.task_images)
+        attribution_placements(args.dataset, args.placement_images or args.images, params, args.scheduler)
 
 
 def attribution_placements(dataset: str, count: int, params, scheduler: str | None) -> None:

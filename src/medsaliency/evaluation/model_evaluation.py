@@ -193,16 +193,6 @@ def evaluation_chunks(maps: MapsFile, masks: np.ndarray, params: Params) -> list
     ]
 
 
-def sanity_config(params: Params, methods: list[str]) -> AttributionConfig:
-    """``attribution`` restricted to the sanity methods that the maps file has."""
-    return _methods_config(params, params.evaluation.sanity_methods, methods)
-
-
-def _methods_config(params: Params, choice: list[str] | str, methods: list[str]) -> AttributionConfig:
-    """``attribution`` restricted to the methods of ``choice`` that the maps file has (its ``methods``)."""
-    return params.attribution.restricted(choice, methods)
-
-
 def task_settings(params: Params, methods: list[str]) -> TaskSettings:
     """The :class:`TaskSettings` of ``params`` for maps of ``methods``."""
     config = params.evaluation
@@ -210,12 +200,12 @@ def task_settings(params: Params, methods: list[str]) -> TaskSettings:
     return TaskSettings(
         methods=methods,
         pic=pic_settings(params),
-        sanity=sanity_config(params, methods),
+        sanity=params.attribution.restricted(config.sanity_methods, methods),
         sanity_seed=config.seed,
         insertion_deletion=InsertionDeletionSettings(curves.steps, curves.blur_sigma) if curves else None,
         road=RoadSettings(tuple(road.percentages), road.noise) if road else None,
         random_logit=config.random_logit,
-        cascading=_methods_config(params, config.cascading.methods, methods) if config.cascading else None,
+        cascading=params.attribution.restricted(config.cascading.methods, methods) if config.cascading else None,
         cascading_max_steps=config.cascading.max_steps if config.cascading else 0,
         batch_size=params.attribution.batch_size,
     )

@@ -7,7 +7,8 @@ as it is. ``full`` ranks regions greedily by their gain over what is not yet cov
 ``fast`` ranks them by their density once (the paper's "Fast XRAI").
 
 What is PAIR's and what is ours: the segmentation is PAIR's (``_get_segments_felzenszwalb``:
-six Felzenszwalb scales at 224 px, each region dilated by a disk of 5 px), the fast ranking is
+six Felzenszwalb scales at 224 px, each region dilated by a disk of 5 px; the dilation is ours,
+all masks at once, same pixels), the fast ranking is
 PAIR's ``XRAI._xrai_fast``. The IG comes from :func:`~medsaliency.attribution.gradients.integrated`
 (the same sums, batched across images), and the full algorithm's greedy loop is
 :func:`rank_regions`: PAIR scans every remaining region with boolean masks at every step
@@ -23,6 +24,7 @@ model, image and class (shared by ``full`` and ``fast``).
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import OrderedDict
 from typing import Protocol
 
@@ -34,6 +36,7 @@ from medsaliency.attribution.gradients import integrated
 from medsaliency.sections import Section
 
 MIN_PIXEL_DIFF = 50  # PAIR's XRAIParameters.experimental_params["min_pixel_diff"]
+DILATION_RADIUS = 5  # PAIR's _get_segments_felzenszwalb(dilation_rad=5)
 NEAR_TIE = 1e-5  # relative gap below which PAIR's float32 density decides between regions
 
 
@@ -77,11 +80,42 @@ def xrai_maps(explained: ExplainedModel, images: np.ndarray, classes: np.ndarray
 
 
 def image_segments(image: np.ndarray) -> list[np.ndarray]:
-    """PAIR's Felzenszwalb over-segmentation of ``image`` (boolean ``[H, W]`` masks), cached by content."""
+    """PAIR's Felzenszwalb over-segmentation of ``image`` (boolean ``[H, W]`` masks), cached by content.
+
+    PAIR's segmentation undilated, then every mask dilated at once by :func:`dilate_masks` (the
+    same pixels as PAIR's one ``skimage`` dilation per mask, ~5x faster)."""
     from saliency.core.xrai import _get_segments_felzenszwalb
 
+    def segment() -> list[np.ndarray]:
+        masks = np.stack(_get_segments_felzenszwalb(image, dilation_rad=0))
+        return list(dilate_masks(masks, DILATION_RADIUS))
+
     key = hashlib.md5(image.tobytes() + str(image.shape).encode()).hexdigest()
-    return _cached(_segments, key, lambda: _get_segments_felzenszwalb(image))
+    return _cached(_segments, key, segment)
+
+
+def dilate_masks(masks: np.ndarray, radius: int) -> np.ndarray:
+    """Binary dilation of every mask of ``masks`` bool ``[M, H, W]`` by ``skimage``'s ``disk(radius)``
+    (pixels beyond the border contribute nothing): bool ``[M, H, W]``.
+
+    The disk is a stack of centred horizontal runs, one per row offset ``dy`` of half-width
+    ``w(dy)``: dilate along rows by each half-width once (growing ``w`` by one pixel a step), then
+    OR each row offset's run shifted by ``dy``, about 3 radius whole-array operations in all."""
+    height, width = masks.shape[1:]
+    half_widths = {dy: math.isqrt(radius**2 - dy**2) for dy in range(-radius, radius + 1)}
+    by_width = [masks]
+    for w in range(1, radius + 1):
+        grown = by_width[-1].copy()
+        grown[:, :, w:] |= masks[:, :, : width - w]
+        grown[:, :, : width - w] |= masks[:, :, w:]
+        by_width.append(grown)
+    dilated = by_width[radius].copy()
+    for dy, w in half_widths.items():
+        if dy > 0:
+            dilated[:, dy:] |= by_width[w][:, : height - dy]
+        elif dy < 0:
+            dilated[:, : height + dy] |= by_width[w][:, -dy:]
+    return dilated
 
 
 def base_attributions(explained: ExplainedModel, images: np.ndarray, classes: np.ndarray, config: XraiSettings) -> list[np.ndarray]:

@@ -107,7 +107,7 @@ def time_attribution_and_pic(model, backbone: str, size: int, images: int, param
     ids = np.array([f"bench-{n}" for n in range(images)])
     empty = np.zeros(x.shape[:3], np.uint8)
     config = params.attribution
-    sample = Sample(x, x, empty, empty, y, ids, image_seeds(config.seed, ids))
+    sample = Sample(x, x, empty, empty, y, ids, ids, image_seeds(config.seed, ids))
     explanation = explain_model(model, backbone, "bench", backbone, sample, config)
     maps = np.stack([explanation.attributions.maps[m] for m in config.methods])
     predict = ExplainedModel(model, explanation.target_layer).probabilities  # built outside the PIC timing

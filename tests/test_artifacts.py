@@ -70,6 +70,7 @@ def maps_arrays(**changes) -> dict:
         "masks": np.zeros((3, 4, 4), np.uint8),
         "markers": np.zeros((3, 4, 4), np.uint8),
         "ids": np.array(["a", "b", "c"]),
+        "patient_ids": np.array(["p1", "p1", "p2"]),
         "labels": np.array([0, 1, 2]),
         "explained_class": np.array([0, 1, 1], np.int32),
         "probabilities": np.full((3, 3), 1 / 3, np.float32),

@@ -13,6 +13,7 @@ def metrics(auc: float, p: float, with_lesions: bool) -> dict:
         "sic_auc": {"gradcam": auc, "random": 0.4},
         "sic_auc_ci_low": {"gradcam": auc - 0.1, "random": 0.3},
         "sic_auc_ci_high": {"gradcam": auc + 0.1, "random": 0.5},
+        "sic_auc_mean": {"gradcam": auc - 0.05, "random": 0.41},
         "sic_p_vs_random": {"gradcam": p},
         "aic_auc": {"gradcam": None, "random": 0.2},
         "n_randomization_images": 3.0,
@@ -73,8 +74,10 @@ def table_under(text: str, heading: str) -> list[str]:
 def test_section_tables_carry_intervals_significance_and_exclusions(tmp_path):
     text = dataset_section(results(tmp_path), ["gradcam", "random"], LABELS)
     assert "| ds.small_cnn | v2 | 0.800 | 0.750 | 0.600 | 0.700 | yes |" in table_under(text, "Classification")
-    assert table_under(text, "SIC AUC")[1:] == ["| Grad-CAM | 0.612 [0.512, 0.712]** |", "| Random | 0.400 [0.300, 0.500] |"]
-    assert table_under(text, "AIC AUC")[1] == "| Grad-CAM | n/a |"  # every image excluded from AIC
+    sic = table_under(text, "SIC AUC")
+    assert sic[0] == "| method | ds.small_cnn | ds.small_cnn: mean curve |"
+    assert sic[1:] == ["| Grad-CAM | 0.612 [0.512, 0.712]** | 0.562 |", "| Random | 0.400 [0.300, 0.500] | 0.410 |"]
+    assert table_under(text, "AIC AUC")[1] == "| Grad-CAM | n/a | n/a |"  # every image excluded from AIC
     assert table_under(text, "Localisation: pointing game")[1:] == ["| Grad-CAM | 0.500 |", "| Random | 0.000 |"]
     assert table_under(text, "Localisation: mass in mask")[1] == "| Grad-CAM | 0.300 [0.250, 0.350]* |"  # interval, test vs Random
     assert table_under(text, "Localisation: top iou")[1:] == ["| Grad-CAM | 0.200 |", "| Random | 0.050 |"]  # no interval
@@ -154,7 +157,19 @@ def test_faithfulness_map_shape_and_agreement_tables(tmp_path):
         "| Grad-CAM | 0.800 | 0.100 |",
         "| Random | 1.000 | 1.000 |",
     ]
+    assert "No tau between rankings of 2 methods" in text  # Random left out: two methods rank, nothing to test
+
+
+def test_the_agreement_leaves_random_out_and_marks_only_taus_beyond_chance():
+    methods = ["a", "b", "c", "d", "e", "f", "random"]
+    order = {"a": 6, "b": 5, "c": 4, "d": 3, "e": 2, "f": 1, "random": 9}  # Random first everywhere: left out
+    scores = {
+        "sic_auc": dict(order),
+        "insertion_auc": dict(order),  # the same order: tau 1
+        "deletion_auc": {"a": 3, "b": 1, "c": 5, "d": 2, "e": 6, "f": 4, "random": 0},  # lower better: weakly related
+    }
+    text = dataset_section(DatasetResults("ds", [], {"ds.net": scores}, {}), methods, {})
+    assert "over the 6 methods other than Random" in text and "|tau| >= 0.867" in text
     agreement = table_under(text, "Agreement")
-    assert agreement[0] == "|  | sic_auc | insertion_auc | deletion_auc | road_gap |"
-    # SIC, insertion and road gap rank gradcam > vanilla > random; deletion (oriented) gradcam > random > vanilla.
-    assert agreement[1] == "| sic_auc | 1.000 | 1.000 | 0.333 | 1.000 |"
+    assert agreement[0] == "|  | sic_auc | insertion_auc | deletion_auc |"
+    assert agreement[1] == "| sic_auc | 1.000 | **1.000** | 0.333 |"  # 5 of 15 pairs discordant: within chance

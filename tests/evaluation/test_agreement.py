@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from medsaliency.evaluation.agreement import ranking_agreement
+from medsaliency.evaluation.agreement import critical_tau, ranking_agreement
 
 
 def test_identical_reversed_and_oriented_rankings():
@@ -27,3 +27,23 @@ def test_methods_without_a_score_are_left_out_and_too_few_give_nan():
     assert names == ["sic_auc", "aic_auc"] and np.isnan(taus[0, 1])
     metrics["aic_auc"]["b"] = 0.2
     assert ranking_agreement(metrics, ["a", "b", "c"])[1][0, 1] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("n", [5, 6, 8, 11, 12, 20])
+def test_the_critical_tau_is_where_scipys_exact_test_crosses_p_005(n):
+    from scipy.stats import kendalltau
+
+    tau = critical_tau(n)
+    inversions = round((1 - tau) * n * (n - 1) / 4)
+
+    def ranking(d: int) -> list[int]:  # a permutation of n items with d inversions (Lehmer code)
+        items, out = list(range(n)), []
+        for i in range(n):
+            k = min(d, n - 1 - i)
+            out.append(items.pop(k))
+            d -= k
+        return out
+
+    assert kendalltau(range(n), ranking(inversions), method="exact").pvalue <= 0.05
+    assert kendalltau(range(n), ranking(inversions + 1), method="exact").pvalue > 0.05
+    assert np.isnan(critical_tau(4))

@@ -14,13 +14,13 @@ def test_localisation_metrics_carry_an_interval_and_a_test_against_random():
     rng = np.random.default_rng(4)
     scores = {"gradcam": rng.uniform(0.5, 0.9, 30), "smoothgrad": rng.uniform(0.0, 0.1, 30), "random": rng.uniform(0.0, 0.1, 30)}
     scores["smoothgrad"][2] = np.nan  # an image without a lesion has no score
-    metrics = score_metrics("mass_in_mask", scores, config, test_against_random=True)
+    metrics = score_metrics("mass_in_mask", scores, config, True, np.arange(30))
     assert metrics["mass_in_mask.gradcam"] == pytest.approx(scores["gradcam"].mean())
     assert metrics["mass_in_mask_ci_low.gradcam"] < metrics["mass_in_mask.gradcam"] < metrics["mass_in_mask_ci_high.gradcam"]
     assert metrics["mass_in_mask.smoothgrad"] == pytest.approx(np.nanmean(scores["smoothgrad"]))
     assert metrics["mass_in_mask_p_vs_random.gradcam"] < 0.001 < 0.05 < metrics["mass_in_mask_p_vs_random.smoothgrad"]
     assert "mass_in_mask_p_vs_random.random" not in metrics
-    assert "sanity_ssim_p_vs_random.gradcam" not in score_metrics("sanity_ssim", scores, config, test_against_random=False)
+    assert "sanity_ssim_p_vs_random.gradcam" not in score_metrics("sanity_ssim", scores, config, False, np.arange(30))
 
 
 def test_shortcut_metrics_measure_the_accuracy_lost_without_the_marker():

@@ -44,7 +44,7 @@ def probe(model, images: np.ndarray, labels: np.ndarray, ids: np.ndarray) -> dic
     params = parse_params(yaml.safe_load(TINY_PARAMS.read_text()))
     config = params.attribution
     empty = np.zeros(images.shape[:3], np.uint8)
-    sample = Sample(images, images, empty, empty, labels, ids, image_seeds(config.seed, ids))
+    sample = Sample(images, images, empty, empty, labels, ids, ids, image_seeds(config.seed, ids))
     explanation = explain_model(model, model.name, "probe", "small_cnn", sample, config)
     maps = np.stack([explanation.attributions.maps[m] for m in config.methods])
     explained = ExplainedModel(model, explanation.target_layer)

@@ -26,13 +26,14 @@ from medsaliency.errors import DataError
 from medsaliency.io.artifacts import MapsFile, RegisteredModel
 from medsaliency.models.backbones import backbone_spec
 
-TEST_ARRAYS = ("x", "x_clean", "y", "mask", "marker", "ids")
+TEST_ARRAYS = ("x", "x_clean", "y", "mask", "marker", "ids", "patient_ids")
 
 
 @dataclass(frozen=True)
 class Sample:
     """The explained test images: ``images`` and ``clean_images`` ``[N, H, W, C]`` float32,
-    ``masks`` and ``markers`` uint8 ``[N, H, W]``, ``labels`` ``[N]``, ``ids`` ``[N]``, ``seeds`` uint32 ``[N]``."""
+    ``masks`` and ``markers`` uint8 ``[N, H, W]``, ``labels`` ``[N]``, ``ids`` and their ``patient_ids`` ``[N]``,
+    ``seeds`` uint32 ``[N]``."""
 
     images: np.ndarray
     clean_images: np.ndarray
@@ -40,6 +41,7 @@ class Sample:
     markers: np.ndarray
     labels: np.ndarray
     ids: np.ndarray
+    patient_ids: np.ndarray
     seeds: np.ndarray
 
 
@@ -64,6 +66,7 @@ class Explanation:
             masks=sample.masks,
             markers=sample.markers,
             ids=sample.ids,
+            patient_ids=sample.patient_ids,
             labels=sample.labels,
             explained_class=self.classes,
             probabilities=self.probabilities,
@@ -90,6 +93,7 @@ def choose_sample(test: dict[str, np.ndarray], n_classes: int, config: Attributi
         markers=test["marker"][chosen],
         labels=test["y"][chosen],
         ids=ids,
+        patient_ids=test["patient_ids"][chosen],
         seeds=image_seeds(config.seed, ids),
     )
 

@@ -25,6 +25,8 @@ import numpy as np
 from medsaliency.evaluation import complexity as map_shape
 from medsaliency.evaluation import localization
 
+REFERENCE_METHOD = "random"  # the method every tested measure is compared with, and the agreement leaves out
+
 Better = Literal["higher", "lower"]
 # The report's tables: one per group (PIC and the sanity checks have their own sections).
 Group = Literal["pic", "faithfulness", "localisation", "shortcut", "sanity", "map_shape"]

@@ -148,12 +148,12 @@ def evaluate_model(maps: MapsFile, source: ModelSource, params: Params, mask_kin
     label = f"{maps.model_name} v{maps.model_version}: evaluation"
     results = runner.map(evaluate_chunk, chunks, label, source=source, settings=settings)
     pic = pic_results([image for result in results for image in result.pic], len(methods), settings.pic)
-    metrics = pic_metrics(pic, methods, config)
+    metrics = pic_metrics(pic, methods, config, maps.patient_ids)
     curves = {kind: aggregated_curves(pic, kind, methods, config.aggregate) for kind in CURVES}
     scores = {**saliency_scores(maps, mask_kind, config), **faithfulness_scores(results, settings)}
     for name, by_method in scores.items():
         tested = not name.startswith(CASCADING) and MEASURES[name].tested_against_random
-        metrics.update(score_metrics(name, by_method, config, test_against_random=tested))
+        metrics.update(score_metrics(name, by_method, config, tested, maps.patient_ids))
     without_marker = np.concatenate([result.without_marker for result in results])
     metrics.update(shortcut_metrics(maps.labels, maps.probabilities, without_marker, maps.marker_planted))
     table = per_image_table(maps.ids, maps.labels, maps.explained_class, methods, pic, scores)

@@ -160,5 +160,5 @@ def data_randomization_test(maps, backbone: str, hp, train, val, params) -> tupl
         "n_images": float(sample.sum()),
     }
     for measure, by_method in compare_maps(trained_maps, twin_maps).items():
-        metrics.update(score_metrics(measure, by_method, params.evaluation, test_against_random=False))
+        metrics.update(score_metrics(measure, by_method, params.evaluation, False, maps.patient_ids[sample]))
     return twin, metrics

@@ -20,14 +20,14 @@ import numpy as np
 import pandas as pd
 
 from medsaliency.config import EvaluationConfig
+from medsaliency.evaluation.measures import REFERENCE_METHOD
 from medsaliency.evaluation.pic import CURVES, EXCLUSION_REASONS, PicResults, aggregate
 from medsaliency.evaluation.stats import bootstrap_auc_interval, bootstrap_mean_interval, wilcoxon_against
 
-REFERENCE_METHOD = "random"
 
-
-def pic_metrics(pic: PicResults, methods: list[str], config: EvaluationConfig) -> dict[str, float]:
-    """AUCs of both aggregations, bootstrap intervals, tests against Random, exclusion counts."""
+def pic_metrics(pic: PicResults, methods: list[str], config: EvaluationConfig, patients: np.ndarray) -> dict[str, float]:
+    """AUCs of both aggregations, bootstrap intervals and tests against Random over ``patients``
+    (the patient of each image, ``[N]``), exclusion counts."""
     metrics: dict[str, float] = {"n_images": float(pic.auc["aic"].shape[1])}
     rng = np.random.default_rng(config.bootstrap.seed)
     for kind in CURVES:
@@ -36,30 +36,33 @@ def pic_metrics(pic: PicResults, methods: list[str], config: EvaluationConfig) -
             metrics[f"{kind}_auc.{method}"] = aggregate(curves, pic.x, config.aggregate)[1]
             metrics[f"{kind}_auc_mean.{method}"] = aggregate(curves, pic.x, "mean")[1]
             low, high = bootstrap_auc_interval(
-                curves, pic.x, config.aggregate, config.bootstrap.resamples, config.bootstrap.confidence, rng
+                curves, pic.x, config.aggregate, config.bootstrap.resamples, config.bootstrap.confidence, rng, patients
             )
             metrics[f"{kind}_auc_ci_low.{method}"], metrics[f"{kind}_auc_ci_high.{method}"] = low, high
         if REFERENCE_METHOD in methods:
-            for method, p_value in wilcoxon_against(pic.auc[kind], methods, REFERENCE_METHOD).items():
+            for method, p_value in wilcoxon_against(pic.auc[kind], methods, REFERENCE_METHOD, patients).items():
                 metrics[f"{kind}_p_vs_random.{method}"] = p_value
         for reason in EXCLUSION_REASONS:
             metrics[f"excluded.{kind}.{reason}"] = float(pic.excluded[kind][reason])
     return metrics
 
 
-def score_metrics(name: str, scores: dict[str, np.ndarray], config: EvaluationConfig, test_against_random: bool) -> dict[str, float]:
-    """Per-image ``scores`` (method -> ``[N]``, NaN = no score) as ``<name>.<method>`` (mean over
-    images), ``<name>_ci_low`` / ``<name>_ci_high`` (bootstrap interval of the mean) and, with
-    ``test_against_random``, ``<name>_p_vs_random`` (Holm-adjusted Wilcoxon on paired images)."""
+def score_metrics(
+    name: str, scores: dict[str, np.ndarray], config: EvaluationConfig, test_against_random: bool, patients: np.ndarray
+) -> dict[str, float]:
+    """Per-image ``scores`` (method -> ``[N]``, NaN = no score) of images of ``patients`` ``[N]`` as
+    ``<name>.<method>`` (mean over images), ``<name>_ci_low`` / ``<name>_ci_high`` (bootstrap interval
+    of the mean, patients resampled) and, with ``test_against_random``, ``<name>_p_vs_random``
+    (Holm-adjusted Wilcoxon over patients)."""
     metrics: dict[str, float] = {}
     rng = np.random.default_rng(config.bootstrap.seed)
     for method, values in scores.items():
         metrics[f"{name}.{method}"] = float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
-        low, high = bootstrap_mean_interval(values, config.bootstrap.resamples, config.bootstrap.confidence, rng)
+        low, high = bootstrap_mean_interval(values, config.bootstrap.resamples, config.bootstrap.confidence, rng, patients)
         metrics[f"{name}_ci_low.{method}"], metrics[f"{name}_ci_high.{method}"] = low, high
     if test_against_random and REFERENCE_METHOD in scores:
         methods = list(scores)
-        for method, p_value in wilcoxon_against(np.stack([scores[m] for m in methods]), methods, REFERENCE_METHOD).items():
+        for method, p_value in wilcoxon_against(np.stack([scores[m] for m in methods]), methods, REFERENCE_METHOD, patients).items():
             metrics[f"{name}_p_vs_random.{method}"] = p_value
     return metrics
 

@@ -160,7 +160,8 @@ class MapsFile:
     - ``maps`` float32 ``[M, N, H, W]`` in the order of ``methods`` str ``[M]``;
     - ``images`` float32 ``[N, H, W, C]`` (as the model saw them: planted marker included),
       ``clean_images`` (the same without the marker), ``masks`` and ``markers`` uint8 ``[N, H, W]``
-      (lesion or lung mask; the class-coded marker region), ``ids`` str ``[N]``, ``labels`` int64
+      (lesion or lung mask; the class-coded marker region), ``ids`` and ``patient_ids`` str ``[N]`` (the
+      statistics' unit is the patient), ``labels`` int64
       ``[N]``, ``explained_class`` int32 ``[N]``, ``probabilities`` float32 ``[N, K]``;
     - ``model_name``, ``model_version``, ``target_layer``, ``explain``: str scalars.
 
@@ -174,6 +175,7 @@ class MapsFile:
     masks: np.ndarray
     markers: np.ndarray
     ids: np.ndarray
+    patient_ids: np.ndarray
     labels: np.ndarray
     explained_class: np.ndarray
     probabilities: np.ndarray

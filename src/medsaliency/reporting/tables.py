@@ -3,8 +3,9 @@
 :func:`dataset_section` turns one dataset's stage outputs (tune summaries, registry, evaluate
 metrics, aggregated curves) into Markdown; :func:`to_html` renders the Markdown with
 markdown-it-py and embeds the figures as data URIs, so the page can be mailed or logged alone.
-Significance marks compare each method with Random (Holm-adjusted Wilcoxon on per-image
-AUCs): ``*`` p < 0.05, ``**`` p < 0.01.
+Significance marks compare each method with Random (Holm-adjusted Wilcoxon over patients, each
+patient's mean difference of its images' AUCs): ``*`` p < 0.05, ``**`` p < 0.01. Intervals resample
+patients, then their images.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from medsaliency.evaluation import measures as measure_table
-from medsaliency.evaluation.measures import MEASURES
+from medsaliency.evaluation.measures import MEASURES, REFERENCE_METHOD
 
 # The faithfulness measures beside PIC and the map-shape ones: name -> column title (with the better direction).
 FAITHFULNESS = {name: MEASURES[name].title for name in measure_table.FAITHFULNESS}
@@ -44,8 +45,12 @@ def dataset_section(results: DatasetResults, methods: list[str], labels: dict[st
     models = list(results.metrics)
     for kind in ("sic", "aic"):
         information = "softmax" if kind == "sic" else "accuracy"
-        parts += ["", f"### {kind.upper()} AUC ({information} information curve), 95% bootstrap interval", ""]
-        parts.append(_method_table(results, methods, labels, lambda metrics, m, kind=kind: _auc_cell(metrics, kind, m)))
+        parts += [
+            "",
+            f"### {kind.upper()} AUC ({information} information curve), 95% bootstrap interval; the mean curve's AUC beside it",
+            "",
+        ]
+        parts.append(_pic_table(results, methods, labels, kind))
     if all("pointing_game" in results.metrics[model] for model in models) and models:
         for measure in LOCALISATION:
             parts += ["", f"### Localisation: {measure.replace('_', ' ')} (lesion masks), mean over images, 95% bootstrap interval", ""]
@@ -89,6 +94,24 @@ def _method_table(results: DatasetResults, methods: list[str], labels: dict[str,
     models = list(results.metrics)
     rows = [[labels.get(m, m), *(cell(results.metrics[model], m) for model in models)] for m in methods]
     return _table(["method", *models], rows)
+
+
+def _pic_table(results: DatasetResults, methods: list[str], labels: dict[str, str], kind: str) -> str:
+    """Rows = methods; per explained model the AUC of the aggregated curve (interval, mark against Random)
+    and the AUC of the mean curve (AIC's median curve is a majority vote of 0/1 steps: near ties hide there)."""
+    models = list(results.metrics)
+    rows = [
+        [
+            labels.get(m, m),
+            *(
+                cell
+                for model in models
+                for cell in (_auc_cell(results.metrics[model], kind, m), _number(results.metrics[model].get(f"{kind}_auc_mean", {}).get(m)))
+            ),
+        ]
+        for m in methods
+    ]
+    return _table(["method", *(header for model in models for header in (model, f"{model}: mean curve"))], rows)
 
 
 def to_html(markdown: str, root: Path, title: str) -> str:
@@ -141,8 +164,6 @@ def shortcut_section(model: str, metrics: dict, methods: list[str], labels: dict
 def faithfulness_section(model: str, metrics: dict, methods: list[str], labels: dict[str, str]) -> list[str]:
     """Markdown lines: insertion/deletion and ROAD per method (mean over images, interval, * vs Random),
     sparseness and complexity, and the Kendall tau agreement of the measures' method rankings."""
-    from medsaliency.evaluation.agreement import ranking_agreement
-
     lines = []
     for title, measures in (("Faithfulness beside PIC", FAITHFULNESS), ("Map shape", MAP_SHAPE)):
         present = [name for name in measures if metrics.get(name)]
@@ -154,16 +175,39 @@ def faithfulness_section(model: str, metrics: dict, methods: list[str], labels: 
                 _table(["method", *(measures[n] for n in present)], rows),
                 "",
             ]
-    names, taus = ranking_agreement(metrics, methods)
-    if len(names) >= 2:
-        lines += [
-            f"### Agreement of the measures' method rankings, {model}: Kendall tau-b (1 = same ranking, -1 = reversed)",
-            "",
-            _table(
-                ["", *names], [[name, *(_number(None if np.isnan(t) else t) for t in row)] for name, row in zip(names, taus, strict=True)]
-            ),
-        ]
-    return lines
+    return lines + agreement_section(model, metrics, methods)
+
+
+def agreement_section(model: str, metrics: dict, methods: list[str]) -> list[str]:
+    """Markdown lines: Kendall tau-b between the measures' rankings of the methods other than Random,
+    in bold where |tau| reaches the exact two-sided p <= 0.05 critical value for that many methods."""
+    from medsaliency.evaluation.agreement import critical_tau, ranking_agreement
+
+    ranked = [m for m in methods if m != REFERENCE_METHOD]
+    names, taus = ranking_agreement(metrics, ranked)
+    if len(names) < 2:
+        return []
+    critical = critical_tau(len(ranked))
+
+    def cell(i: int, j: int) -> str:
+        tau = taus[i, j]
+        text = _number(None if np.isnan(tau) else tau)
+        return f"**{text}**" if i != j and abs(tau) >= critical else text
+
+    chance = (
+        f"In bold: |tau| >= {critical:.3f}, which two unrelated rankings of {len(ranked)} methods reach with two-sided "
+        "p <= 0.05 (exact); a smaller |tau| is within chance."
+        if np.isfinite(critical)
+        else f"No tau between rankings of {len(ranked)} methods is rarer than two-sided p = 0.05: the table describes, it cannot test."
+    )
+    return [
+        f"### Agreement of the measures' method rankings, {model}: Kendall tau-b over the {len(ranked)} methods "
+        "other than Random (1 = same ranking, -1 = reversed)",
+        "",
+        chance,
+        "",
+        _table(["", *names], [[name, *(cell(i, j) for j in range(len(names)))] for i, name in enumerate(names)]),
+    ]
 
 
 def cascading_section(model: str, metrics: dict, methods: list[str], labels: dict[str, str]) -> list[str]:

@@ -35,7 +35,8 @@ def run(params_path: Path = Path("params.yaml"), root: Path = Path(".")) -> int:
         ]
         intro = (
             f"# {TITLE}\n\nPIC entropy estimator: `{params.evaluation.entropy}`; curves aggregated by {params.evaluation.aggregate}; "
-            "significance against Random: `*` p < 0.05, `**` p < 0.01 (Holm-adjusted Wilcoxon). "
+            "significance against Random: `*` p < 0.05, `**` p < 0.01 (Holm-adjusted Wilcoxon over patients); "
+            "intervals resample patients, then their images. "
             "Every table comes from one trained model per dataset: a model trained again with another seed can rank "
             "the methods differently, so an order between two methods here is this model's, not yet a property of the methods.\n\n"
         )

@@ -7,7 +7,7 @@ import yaml
 from conftest import REPO
 from tools.imports import code_deps
 
-STAGES = ("prepare", "validate", "tune", "register", "attribute", "evaluate", "data_randomization", "report")
+STAGES = ("prepare", "validate", "tune", "register", "attribute", "evaluate", "data_randomization", "replicates", "report")
 
 
 def test_no_stage_imports_another_stage():

@@ -35,6 +35,7 @@ def test_whole_pipeline_runs_and_is_then_up_to_date(first_run):
         "attribute@covid_xray",
         "evaluate@brain_tumor",
         "data_randomization@covid_xray",
+        "replicates@brain_tumor",
         "report",
     ):
         assert f"Running stage '{stage}'" in first_run.stdout
@@ -49,6 +50,7 @@ def test_whole_pipeline_runs_and_is_then_up_to_date(first_run):
         check_explanation(root, dataset, n_images=3)
         check_evaluation(root, dataset)
         check_data_randomization(root, dataset)
+        check_replicates(root, dataset)
     check_report(root)
     lock = (root / "dvc.lock").read_text()
     second = run(["dvc", "repro"], root)
@@ -236,21 +238,51 @@ def check_data_randomization(root: Path, dataset: str) -> None:
     assert version.tags["never_promote"] == "true" and ModelRegistry(client).alias_version(version.name, CHAMPION) is None
 
 
+def check_replicates(root: Path, dataset: str) -> None:
+    """Two retrained models beside the champion: their per-image tables, the statistics over the three,
+    a run per seed (param ``seed``) and registered versions that hold no alias."""
+    from medsaliency.evaluation.replicates import RANKED_MEASURES
+    from medsaliency.mlops.registry import CHAMPION, ModelRegistry
+
+    folder = root / "outputs" / "replicates" / dataset
+    summary = json.loads((folder / "metrics" / f"{dataset}.small_cnn.json").read_text())
+    assert summary["models"] == 3 and set(summary["replicates"]) == {"1000", "1001"}
+    assert all(0 <= scores["macro_f1"] <= 1 for scores in summary["replicates"].values())
+    localised = {"pointing_game", "mass_in_mask", "top_iou"} if dataset == "brain_tumor" else set()
+    statistics = json.loads((folder / "details" / f"{dataset}.small_cnn.statistics.json").read_text())
+    assert (folder / "details" / f"{dataset}.small_cnn.seed-1001.per_image.csv").is_file()
+    assert set(statistics) == set(RANKED_MEASURES) - ({"pointing_game", "mass_in_mask", "top_iou"} - localised)
+    sic = statistics["sic_auc"]
+    assert sic["replicates"] == 3 and len(sic["methods"]) == 12 and "random" not in sic["ranked"]
+    assert len(sic["beats"]) == 12 and sic["beats"][0][0] == 0.5
+    client = store_client(root)
+    runs = client.search_runs([client.get_experiment_by_name(f"{dataset}/replicates").experiment_id])
+    assert sorted(run.data.params["seed"] for run in runs) == ["1000", "1001"]
+    assert all("insertion_auc.gradcam" in run.data.metrics and "test_macro_f1" in run.data.metrics for run in runs)
+    versions = client.search_model_versions(f"name = '{dataset}.small_cnn.replicate'")
+    assert sorted(version.tags["seed"] for version in versions) == ["1000", "1001"]
+    assert all(version.tags["never_promote"] == "true" for version in versions)
+    assert ModelRegistry(client).alias_version(f"{dataset}.small_cnn.replicate", CHAMPION) is None
+
+
 def check_report(root: Path) -> None:
     """The summary: both datasets' tables in Markdown, a self-contained HTML page, a run in MLflow."""
 
     markdown = (root / "outputs" / "report" / "report.md").read_text()
     assert "## brain_tumor" in markdown and "## covid_xray" in markdown and "| Grad-CAM |" in markdown
+    assert markdown.count("### What holds across 3 models of") == 2
+    assert markdown.index("### What holds across") < markdown.index("### Classification")
+    assert (root / "outputs" / "report" / "figures" / "brain_tumor.small_cnn.replicates.cd.png").stat().st_size > 10_000
     assert "pointing game" in markdown.split("## covid_xray")[0] and "pointing game" not in markdown.split("## covid_xray")[1]
     assert markdown.count("### Agreement of the measures' method rankings") == 2 and "| road_gap |" in markdown
     assert markdown.count("### Sanity: data randomisation") == 2 and markdown.count("### Sanity: cascading randomisation") == 2
     html = (root / "outputs" / "report" / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 4 and "<table>" in html
+    assert html.count("data:image/png;base64,") == 8 and "<table>" in html  # per dataset: 2 curves, 2 replicate figures
     page = (root / "docs" / "results.md").read_text()  # the docs site's results page: the report, and which run it shows
     digest = re.search(r"`dvc.lock` digest `([0-9a-f]{12})`", page)
     assert digest and digest.group(1) == lock_digest(root) and "on 20" in page and " cores)" in page
     figures = re.findall(r"\]\(results/([^)]+)\)", page)
-    assert len(figures) == 4 and all((root / "docs" / "results" / name).is_file() for name in figures)
+    assert len(figures) == 8 and all((root / "docs" / "results" / name).is_file() for name in figures)
     assert page.split("\n", 1)[0] == markdown.split("\n", 1)[0] and "| Grad-CAM |" in page
     client = store_client(root)
     (run,) = client.search_runs([client.get_experiment_by_name("report").experiment_id])

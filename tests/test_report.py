@@ -2,7 +2,10 @@
 
 import base64
 
-from medsaliency.reporting.tables import DatasetResults, dataset_section, significance, to_html
+import numpy as np
+
+from medsaliency.evaluation.replicates import measure_statistics
+from medsaliency.reporting.tables import DatasetResults, Replicates, dataset_section, significance, to_html
 
 LABELS = {"gradcam": "Grad-CAM", "random": "Random"}
 
@@ -173,3 +176,21 @@ def test_the_agreement_leaves_random_out_and_marks_only_taus_beyond_chance():
     agreement = table_under(text, "Agreement")
     assert agreement[0] == "|  | sic_auc | insertion_auc | deletion_auc |"
     assert agreement[1] == "| sic_auc | 1.000 | **1.000** | 0.333 |"  # 5 of 15 pairs discordant: within chance
+
+
+def test_each_dataset_opens_with_what_holds_across_its_replicates():
+    rng = np.random.default_rng(0)
+    methods = ["gradcam", "smoothgrad", "xrai_full", "random"]
+    cube = np.array([0.8, 0.5, 0.5, 0.1])[None, :, None] + rng.normal(0, 0.05, (4, 4, 12))
+    stats = measure_statistics(cube, methods, np.repeat(np.arange(4), 3), 1, 300, 0.95, np.random.default_rng(1))
+    test = {"1000": {"macro_f1": 0.95, "lowest_class_recall": 0.9}, "1001": {"macro_f1": 0.97, "lowest_class_recall": 0.85}}
+    replicates = Replicates({"sic_auc": stats}, test, ["figures/m.ranks.png", "figures/m.cd.png"])
+    labels = {**LABELS, "smoothgrad": "SmoothGrad", "xrai_full": "XRAI"}
+    text = dataset_section(DatasetResults("ds", [], {}, {}, replicates={"ds.net": replicates}), methods, labels)
+    assert text.index("### What holds across 4 models of ds.net's configuration") < text.index("### Classification")
+    assert "test macro-F1: 0.950-0.970; lowest class recall at least 0.850" in text
+    row = table_under(text, "What holds")[1]
+    assert row.startswith("| SIC AUC (higher better) | Grad-CAM > ")  # the clear leader's order holds
+    assert "SmoothGrad ≈ XRAI" in row or "XRAI ≈ SmoothGrad" in row  # equal methods: no order claimed
+    assert row.endswith("| none |")  # every method above Random
+    assert "![m.ranks](figures/m.ranks.png)" in text and "![m.cd](figures/m.cd.png)" in text

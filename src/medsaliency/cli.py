@@ -16,7 +16,7 @@ EXIT_BAD_INPUT = 2
 # moved one pixel of one of the 902 phantom files here). Capped at AVX2 for `phantoms`, the default
 # data is the same bytes on every x86-64 CPU with AVX2, the md5 that data.dvc records.
 # The stages that run a Keras model: the params' keras_backend is selected before Keras is imported.
-KERAS_STAGES = ("tune", "register", "attribute", "evaluate", "data_randomization")
+KERAS_STAGES = ("tune", "register", "attribute", "evaluate", "data_randomization", "replicates")
 NUMPY_WITHOUT_AVX512 = "AVX512F AVX512CD AVX512_KNL AVX512_KNM AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL AVX512_SPR"
 
 
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--dest", type=Path, required=True, help="target folder, e.g. data/brain_tumor")
     ingest.add_argument("--no-nested", action="store_true", help="leave zips found inside the archive packed")
     ingest.set_defaults(handler=_ingest)
-    for stage in ("prepare", "validate", "register", "attribute", "evaluate", "data_randomization"):
+    for stage in ("prepare", "validate", "register", "attribute", "evaluate", "data_randomization", "replicates"):
         dataset_stage = commands.add_parser(stage, help=f"run the {stage} stage for one dataset")
         dataset_stage.add_argument("dataset")
         dataset_stage.set_defaults(handler=_stage)

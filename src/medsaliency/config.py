@@ -320,6 +320,11 @@ class EvaluationConfig(_Section):
     cascading: CascadingConfig | None
     complexity: bool
 
+    def per_image_only(self) -> EvaluationConfig:
+        """These settings without the tests that explain images again (weight randomisation, RandomLogit,
+        cascading): every per-image measure of the maps and of the model, one attribution pass."""
+        return self.model_copy(update={"sanity_methods": [], "random_logit": False, "cascading": None})
+
 
 class DataRandomizationConfig(_Section):
     """The data randomisation test: ``methods`` (or ``all``) whose maps of the model trained for
@@ -328,6 +333,16 @@ class DataRandomizationConfig(_Section):
     seed: int
     epochs: int = Field(ge=1)
     methods: MethodChoice
+
+
+class ReplicatesConfig(_Section):
+    """Replicates: the champion's configuration (its best trial's hyperparameters) trained ``count``
+    more times, with seeds ``seed``, ``seed + 1``, ... (initial weights, dropout, batch order,
+    augmentation, featureless copies); each explained on the same images and scored with every
+    per-image measure. ``count: 0`` turns them off."""
+
+    count: int = Field(ge=0)
+    seed: int
 
 
 class ComputeConfig(_Section):
@@ -373,6 +388,7 @@ class Params(_Section):
     attribution: AttributionConfig
     evaluation: EvaluationConfig
     data_randomization: DataRandomizationConfig
+    replicates: ReplicatesConfig
     compute: ComputeConfig
 
     def backbone(self, name: str) -> BackboneTuneConfig:

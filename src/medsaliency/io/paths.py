@@ -67,6 +67,17 @@ def evaluation_details_dir(dataset: str) -> Path:
     return OUTPUTS / "evaluate" / dataset / "details"
 
 
+def replicates_metrics_dir(dataset: str) -> Path:
+    """``<model>.json`` per explained model: the summary of the statistics over its replicates (DVC metrics)."""
+    return OUTPUTS / "replicates" / dataset / "metrics"
+
+
+def replicates_details_dir(dataset: str) -> Path:
+    """Per explained model: each replicate's per-image table and the statistics over the replicates
+    (``<model>.statistics.json``, which the report reads)."""
+    return OUTPUTS / "replicates" / dataset / "details"
+
+
 def data_randomization_dir(dataset: str) -> Path:
     """``<model>.json`` per explained model: its maps against those of its shuffled-label twin (DVC metrics)."""
     return OUTPUTS / "data_randomization" / dataset

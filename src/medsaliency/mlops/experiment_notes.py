@@ -36,6 +36,15 @@ NOTES = {
         "(`ssim.<method>`, `spearman.<method>`): a method whose maps barely change does not depend on what the model "
         "learnt."
     ),
+    "replicates": (
+        "**Replicates.** One run per model of a champion's configuration trained again with another seed (param "
+        "`seed`, the champion's hyperparameters as `hp.*`): its held-out test scores (`test_*`) and every per-image "
+        "measure's mean per method (`sic_auc.<method>`, `insertion_auc.<method>`, ...). Its model is registered as "
+        "`<model>.replicate`, tagged `never_promote`.\n\n"
+        "Compare: select the runs, **Chart** view, a metric such as `sic_auc.gradcam`: one bar per seed shows how far a "
+        "method's score moves between equally good models; `test_macro_f1` shows they are equally good. The statistics "
+        "over the models (which method orders hold) are in the report."
+    ),
     "report": ("**Report.** One run per `report` stage: `report.md` and `report.html`, every dataset's tables and figures, as artifacts."),
 }
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from medsaliency.config import Hyperparameters, TrainConfig
+from medsaliency.config import BackboneTuneConfig, Hyperparameters, TrainConfig
 
 # Images per forward pass when the BatchNormalization statistics are recomputed before each validation
 # (:func:`population_batch_norm_statistics`): each pass is an eager model call, so passes of the tuning
@@ -97,6 +97,31 @@ def fit_classifier(
     )
     validation = (val_xy[0], soft_targets(val_xy[1], 0, n_classes))
     return run_epochs(model, training, validation, epochs, [statistics, *stopping, *callbacks])
+
+
+def train_model(
+    backbone: str,
+    spec: BackboneTuneConfig,
+    hp: Hyperparameters,
+    train_xy: tuple[np.ndarray, np.ndarray],
+    val_xy: tuple[np.ndarray, np.ndarray],
+    n_classes: int,
+    train: TrainConfig,
+    seed: int,
+):
+    """A new ``backbone`` classifier trained as a tuning trial trains one (``hp``, ``spec.epochs`` with
+    early stopping), with every random draw from ``seed``: initial weights, dropout, batch order,
+    augmentation and featureless copies. Returns the model."""
+    import keras
+
+    from medsaliency.models.backbones import build_classifier
+
+    configure_runtime(train, seed)
+    keras.backend.clear_session()
+    x = train_xy[0]
+    model = build_classifier(backbone, x.shape[1], n_classes, hp.dropout, weights_path=spec.weights_path, working_size=spec.working_size)
+    fit_classifier(model, train_xy, val_xy, hp, spec.epochs, train, seed)
+    return model
 
 
 def run_epochs(model, batches, validation: tuple[np.ndarray, np.ndarray], epochs: int, callbacks: Sequence):

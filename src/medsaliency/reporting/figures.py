@@ -144,6 +144,54 @@ def blurred_strip(images: np.ndarray, scores: np.ndarray, thresholds: list[float
     return _save(figure, path)
 
 
+def mean_rank_heatmap(mean_ranks: np.ndarray, measures: list[str], methods: list[str], title: str, path: Path) -> Path:
+    """Methods (rows) x measures (columns): each method's mean rank over the replicates (1 = best), annotated.
+
+    ``mean_ranks`` ``[M, Q]`` (NaN: not scored)."""
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(0.9 * len(measures) + 2.6, 0.38 * len(methods) + 1.4))
+    image = axis.imshow(mean_ranks, cmap="viridis_r", aspect="auto", vmin=1, vmax=len(methods))
+    for (row, column), value in np.ndenumerate(mean_ranks):
+        if np.isfinite(value):
+            axis.text(
+                column, row, f"{value:.1f}", ha="center", va="center", fontsize=7, color="white" if value > len(methods) / 2 else "black"
+            )
+    axis.set_xticks(range(len(measures)), measures, rotation=40, ha="right", fontsize=7)
+    axis.set_yticks(range(len(methods)), methods, fontsize=7)
+    axis.set_title(title, fontsize=9)
+    figure.colorbar(image, ax=axis, label="mean rank (1 = best)")
+    return _save(figure, path)
+
+
+def critical_difference_diagrams(diagrams: dict[str, tuple[dict[str, float], np.ndarray]], title: str, path: Path) -> Path:
+    """One critical-difference diagram (Demšar 2006, drawn by ``scikit-posthocs``) per measure:
+    ``diagrams[measure] = (method label -> mean rank, Nemenyi p-values [M, M] in that order)``;
+    methods joined by a bar are not told apart at p < 0.05."""
+    import pandas as pd
+    import scikit_posthocs
+
+    plt = _pyplot()
+    shown = {name: value for name, value in diagrams.items() if np.isfinite(value[1]).all()}
+    figure, axes = plt.subplots(len(shown), 1, figsize=(8.0, 1.9 * len(shown) + 0.4), squeeze=False)
+    for axis, (measure, (ranks, p_values)) in zip(axes[:, 0], shown.items(), strict=True):
+        names = list(ranks)
+        scikit_posthocs.critical_difference_diagram(
+            pd.Series(ranks), pd.DataFrame(p_values, index=names, columns=names), ax=axis, label_props={"fontsize": 7}
+        )
+        axis.set_title(measure, fontsize=8)
+    figure.suptitle(title, fontsize=9)
+    return _save(figure, path)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def _save(figure, path: Path) -> Path:
     import matplotlib.pyplot as plt
 

@@ -11,6 +11,7 @@ patients, then their images.
 from __future__ import annotations
 
 import base64
+import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ import numpy as np
 
 from medsaliency.evaluation import measures as measure_table
 from medsaliency.evaluation.measures import MEASURES, REFERENCE_METHOD
+from medsaliency.evaluation.replicates import MeasureStatistics
 
 # The faithfulness measures beside PIC and the map-shape ones: name -> column title (with the better direction).
 FAITHFULNESS = {name: MEASURES[name].title for name in measure_table.FAITHFULNESS}
@@ -37,11 +39,25 @@ class DatasetResults:
     metrics: dict[str, dict]
     curve_figures: dict[str, list[str]]
     data_randomization: dict[str, dict] = field(default_factory=dict)
+    replicates: dict[str, Replicates] = field(default_factory=dict)
+
+
+@dataclass
+class Replicates:
+    """One explained model's replicates: ``statistics`` per measure (over the champion and the
+    replicates), ``test`` scores per replicate seed, and the figures (paths under the report folder)."""
+
+    statistics: dict[str, MeasureStatistics]
+    test: dict[str, dict[str, float]]
+    figures: list[str] = field(default_factory=list)
 
 
 def dataset_section(results: DatasetResults, methods: list[str], labels: dict[str, str]) -> str:
     """The Markdown of one dataset: classification, AUC tables, localisation, sanity, exclusions, figures."""
-    parts = [f"## {results.name}", "", "### Classification (held-out test split)", "", _classification_table(results.classification)]
+    parts = [f"## {results.name}", ""]
+    for model, replicates in results.replicates.items():
+        parts += [*replicates_section(model, replicates, labels), ""]
+    parts += ["### Classification (held-out test split)", "", _classification_table(results.classification)]
     models = list(results.metrics)
     for kind in ("sic", "aic"):
         information = "softmax" if kind == "sic" else "accuracy"
@@ -94,6 +110,71 @@ def _method_table(results: DatasetResults, methods: list[str], labels: dict[str,
     models = list(results.metrics)
     rows = [[labels.get(m, m), *(cell(results.metrics[model], m) for model in models)] for m in methods]
     return _table(["method", *models], rows)
+
+
+def replicates_section(model: str, replicates: Replicates, labels: dict[str, str]) -> list[str]:
+    """Markdown lines: what holds across the models of ``model``'s configuration, figures first."""
+    statistics = replicates.statistics
+    if not statistics:
+        return []
+    models = next(iter(statistics.values())).replicates
+    f1 = [scores["macro_f1"] for scores in replicates.test.values()]
+    recall = [scores["lowest_class_recall"] for scores in replicates.test.values()]
+    trained = (
+        f" The {len(f1)} retrained models' test macro-F1: {min(f1):.3f}-{max(f1):.3f}; lowest class recall at least {min(recall):.3f}."
+        if f1
+        else ""
+    )
+    lines = [
+        f"### What holds across {models} models of {model}'s configuration",
+        "",
+        f"The champion and {models - 1} models of its configuration trained again with other seeds, each explaining the same "
+        f"test images.{trained} Methods are listed by mean rank over the models; `>` marks an adjacent pair whose order holds "
+        "(the 95% interval of P(left beats right), resampling models, patients and images, excludes 1/2), `≈` one that does not. "
+        "W, tau and alpha leave Random out.",
+        "",
+        *[f"![{Path(figure).stem}]({figure})" for figure in replicates.figures[:1]],
+        "",
+        _table(
+            [
+                "measure",
+                "methods by mean rank",
+                "pairs ordered",
+                "Kendall's W (Friedman p)",
+                "test-retest tau (min)",
+                "Krippendorff alpha",
+                "not above Random",
+            ],
+            [_replicate_row(name, stats, labels) for name, stats in statistics.items()],
+        ),
+        "",
+        *[f"![{Path(figure).stem}]({figure})" for figure in replicates.figures[1:]],
+    ]
+    return lines
+
+
+def _replicate_row(name: str, stats: MeasureStatistics, labels: dict[str, str]) -> list[str]:
+    held = set(stats.holds())
+    order = sorted(stats.ranked, key=lambda m: stats.mean_rank[stats.methods.index(m)])
+    chain = labels.get(order[0], order[0]) + "".join(
+        f" {'>' if (a, b) in held else '≈'} {labels.get(b, b)}" for a, b in itertools.pairwise(order)
+    )
+    summary = stats.summary()
+    reference = stats.methods.index(REFERENCE_METHOD) if REFERENCE_METHOD in stats.methods else None
+    level = [labels.get(m, m) for m in stats.ranked if reference is not None and (m, REFERENCE_METHOD) not in held]
+    return [
+        MEASURES[name].title,
+        chain,
+        f"{summary['ordered_pairs']} of {summary['pairs']}",
+        f"{_number(summary['kendall_w'])} ({_p_value(stats.friedman_p)})",
+        f"{_number(summary['retest_tau'])} ({_number(summary['retest_tau_min'])})",
+        _number(summary["krippendorff_alpha"]),
+        (", ".join(level) or "none") if reference is not None else "n/a",
+    ]
+
+
+def _p_value(value: float) -> str:
+    return "n/a" if not np.isfinite(value) else f"p = {value:.2g}"
 
 
 def _pic_table(results: DatasetResults, methods: list[str], labels: dict[str, str], kind: str) -> str:

@@ -1,6 +1,6 @@
 """``report``: one summary of every dataset, model and method (Markdown + HTML), logged to MLflow.
 
-Reads the outputs of tune, register, evaluate and data_randomization for each dataset of params.yaml and writes
+Reads the outputs of tune, register, evaluate, data_randomization and replicates for each dataset of params.yaml and writes
 ``outputs/report/report.md``, ``report.html`` (self-contained) and ``figures/``; the same
 files go to a run of the MLflow experiment ``report``. The report is also the documentation site's
 results page (:mod:`medsaliency.reporting.results_page`). Last of the stages, it also writes every
@@ -11,14 +11,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from medsaliency.config import Params, load_params
 from medsaliency.errors import DataError
 from medsaliency.io.artifacts import RegisteredModel, RegistryRecord, TuneSummary
 from medsaliency.io.atomic import staged_directory
 from medsaliency.io.jsonfile import read_json
-from medsaliency.io.paths import curves_dir, data_randomization_dir, evaluation_metrics_dir, registry_file, report_dir, tune_summary_file
+from medsaliency.io.paths import (
+    curves_dir,
+    data_randomization_dir,
+    evaluation_metrics_dir,
+    registry_file,
+    replicates_details_dir,
+    replicates_metrics_dir,
+    report_dir,
+    tune_summary_file,
+)
 from medsaliency.reporting.results_page import write_results_page
-from medsaliency.reporting.tables import DatasetResults, dataset_section, to_html
+from medsaliency.reporting.tables import DatasetResults, Replicates, dataset_section, to_html
 
 TITLE = "medsaliency: saliency methods compared"
 EXPERIMENT = "report"
@@ -37,8 +48,9 @@ def run(params_path: Path = Path("params.yaml"), root: Path = Path(".")) -> int:
             f"# {TITLE}\n\nPIC entropy estimator: `{params.evaluation.entropy}`; curves aggregated by {params.evaluation.aggregate}; "
             "significance against Random: `*` p < 0.05, `**` p < 0.01 (Holm-adjusted Wilcoxon over patients); "
             "intervals resample patients, then their images. "
-            "Every table comes from one trained model per dataset: a model trained again with another seed can rank "
-            "the methods differently, so an order between two methods here is this model's, not yet a property of the methods.\n\n"
+            "Each dataset opens with what holds across the champion and the models of its configuration trained again with "
+            "other seeds; every table after it comes from the champion alone, so an order between two methods there is "
+            "that model's.\n\n"
         )
         markdown = intro + "\n".join(sections)
         (folder / "report.md").write_text(markdown)
@@ -60,7 +72,41 @@ def collect(dataset_name: str, params: Params, root: Path, folder: Path) -> Data
         name: [_curve_figure(dataset_name, name, kind, metrics[name], params, root, folder) for kind in ("sic", "aic")]
         for name in explained
     }
-    return DatasetResults(dataset_name, classification, metrics, figures, randomization)
+    replicates = {name: _replicates(dataset_name, name, root, folder) for name in explained}
+    present = {name: found for name, found in replicates.items() if found is not None}
+    return DatasetResults(dataset_name, classification, metrics, figures, randomization, present)
+
+
+def _replicates(dataset_name: str, name: str, root: Path, folder: Path) -> Replicates | None:
+    """The replicates stage's statistics of ``name`` with their figures drawn (None: it did not run or had no replicates)."""
+    from medsaliency.attribution.methods import LABELS
+    from medsaliency.evaluation.measures import MEASURES
+    from medsaliency.evaluation.replicates import RANKED_MEASURES, MeasureStatistics
+    from medsaliency.reporting.figures import critical_difference_diagrams, mean_rank_heatmap
+
+    path = root / replicates_details_dir(dataset_name) / f"{name}.statistics.json"
+    if not path.is_file():
+        return None
+    records = read_json(path, MISSING)
+    statistics = {measure: MeasureStatistics.from_record(records[measure]) for measure in RANKED_MEASURES if measure in records}
+    summary = read_json(root / replicates_metrics_dir(dataset_name) / f"{name}.json", MISSING)
+    if not statistics or summary.get("models", 1) < 2:
+        return None
+    first = next(iter(statistics.values()))
+    ranks = np.stack([[stats.mean_rank[stats.methods.index(m)] for m in first.ranked] for stats in statistics.values()], axis=1)
+    heatmap, diagrams = Path("figures") / f"{name}.replicates.ranks.png", Path("figures") / f"{name}.replicates.cd.png"
+    titles = [MEASURES[measure].label for measure in statistics]
+    mean_rank_heatmap(
+        ranks, titles, [LABELS.get(m, m) for m in first.ranked], f"{name}: mean rank over {first.replicates} models", folder / heatmap
+    )
+    cd = {
+        MEASURES[measure].title: ({LABELS.get(m, m): float(stats.mean_rank[stats.methods.index(m)]) for m in stats.ranked}, stats.nemenyi)
+        for measure, stats in statistics.items()
+    }
+    critical_difference_diagrams(
+        cd, f"{name}: critical differences (Nemenyi after Friedman, p < 0.05) over {first.replicates} models", folder / diagrams
+    )
+    return Replicates(statistics, summary.get("replicates", {}), [heatmap.as_posix(), diagrams.as_posix()])
 
 
 def _classification_row(entry: RegisteredModel, dataset_name: str, explained: list[str], root: Path) -> dict:

@@ -1,0 +1,165 @@
+"""``replicates@<dataset>``: which method orderings hold across independently trained models.
+
+For each model of ``registry.json``'s ``top_k`` it trains the champion's configuration (the
+backbone with the best trial's hyperparameters, ``tune`` summary) ``replicates.count`` more times,
+seeds ``replicates.seed + k``; logs and registers each (:mod:`medsaliency.mlops.replicates`: run
+param ``seed``, version of ``<model>.replicate`` tagged ``never_promote``); explains the same test
+images with every method and scores every per-image measure on ``params.compute``'s runner, as
+``attribute`` and ``evaluate`` do for the champion (the re-attribution tests stay the champion's).
+With the champion's own per-image table (``evaluate``), the statistics of
+:mod:`medsaliency.evaluation.replicates` run over all of these models. Writes to
+``outputs/replicates/<dataset>/``:
+
+- ``details/<model>.seed-<seed>.per_image.csv``: each replicate's per-image table (as ``evaluate``'s);
+- ``details/<model>.statistics.json``: per measure the full statistics (means, intervals, P(A beats B),
+  Nemenyi), which the report reads;
+- ``metrics/<model>.json``: the number of models, each replicate's test scores and, per measure, the
+  summary (W, Friedman p, test-retest tau, alpha, ordered pairs; DVC metrics).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from medsaliency.attribution.explanation import Sample
+from medsaliency.compute import TaskRunner
+from medsaliency.config import Hyperparameters, Params, load_params
+from medsaliency.io.artifacts import RegisteredModel, RegistryRecord, SplitArrays, TuneSummary
+from medsaliency.io.atomic import staged_directory
+from medsaliency.io.npz import load_npz
+from medsaliency.io.paths import (
+    evaluation_details_dir,
+    prepared_dir,
+    registry_file,
+    replicates_details_dir,
+    replicates_metrics_dir,
+    tune_summary_file,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class ReplicateJob:
+    """What every replicate of one explained model shares: the dataset, the champion's record and tune
+    summary, the training splits, the test arrays and the explained sample, the params, the MLflow
+    store, the task runner and the project root."""
+
+    dataset: str
+    entry: RegisteredModel
+    summary: TuneSummary
+    splits: dict[str, SplitArrays]
+    test: dict[str, np.ndarray]
+    sample: Sample
+    params: Params
+    tracking_uri: str
+    runner: TaskRunner
+    root: Path
+
+
+def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path = Path(".")) -> int:
+    import pandas as pd
+
+    from medsaliency.attribution.explanation import choose_sample
+    from medsaliency.compute import describe, task_runner
+    from medsaliency.evaluation.replicates import replicate_statistics
+    from medsaliency.mlops.tracking import configure_mlflow
+
+    params = load_params(params_path)
+    uri = configure_mlflow(params.mlflow, root)
+    dataset = params.dataset(dataset_name)
+    splits = {name: SplitArrays.read(root / prepared_dir(dataset_name) / f"{name}.npz") for name in ("train", "val")}
+    test_path = root / prepared_dir(dataset_name) / "test.npz"
+    test = load_npz(test_path)
+    sample = choose_sample(test, len(dataset.classes), params.attribution, source=str(test_path))
+    bootstrap = params.evaluation.bootstrap
+    with (
+        staged_directory(root / replicates_metrics_dir(dataset_name)) as metrics_folder,
+        staged_directory(root / replicates_details_dir(dataset_name)) as details_folder,
+        task_runner(params.compute) as runner,
+    ):
+        print(f"{dataset_name}: {params.replicates.count} replicate(s) per explained model; {describe(runner.placement)}", flush=True)
+        for entry in RegistryRecord.read(root / registry_file(dataset_name)).explained():
+            summary = TuneSummary.read(root / tune_summary_file(dataset_name, entry.backbone))
+            job = ReplicateJob(dataset_name, entry, summary, splits, test, sample, params, uri, runner, root)
+            champion = pd.read_csv(root / evaluation_details_dir(dataset_name) / f"{entry.name}.per_image.csv", dtype={"id": str})
+            tables, scores = [champion], {}
+            for seed in range(params.replicates.seed, params.replicates.seed + params.replicates.count):
+                table, scores[str(seed)] = replicate(job, seed)
+                table.to_csv(details_folder / f"{entry.name}.seed-{seed}.per_image.csv", index=False, float_format="%.6f")
+                tables.append(table)
+            methods = list(params.attribution.methods)
+            statistics = replicate_statistics(
+                tables, methods, sample.ids, sample.patient_ids, bootstrap.resamples, bootstrap.confidence, bootstrap.seed
+            )
+            records = {name: stats.record() for name, stats in statistics.items()}
+            write_json(details_folder / f"{entry.name}.statistics.json", records)
+            metrics = {"models": len(tables), "replicates": scores, **{name: stats.summary() for name, stats in statistics.items()}}
+            write_json(metrics_folder / f"{entry.name}.json", metrics)
+            for name, stats in statistics.items():
+                best = ", ".join(stats.best()) or "none"
+                print(f"{entry.name}, {len(tables)} models, {name}: W {stats.kendall_w:.2f}, tau {stats.retest_tau:.2f}, best {best}")
+    return 0
+
+
+def replicate(job: ReplicateJob, seed: int) -> tuple[pd.DataFrame, dict[str, float]]:
+    """One replicate: trained, logged and registered, explained and scored. Returns its per-image table and test scores."""
+    from medsaliency.attribution.explanation import explain, target_layer
+    from medsaliency.compute import worker_seconds
+    from medsaliency.evaluation.model_evaluation import evaluate_model
+    from medsaliency.mlops.model_source import RegisteredModelSource
+    from medsaliency.mlops.replicates import log_replicate, log_replicate_measures
+
+    params, sample, backbone = job.params, job.sample, job.summary.backbone
+    start = time.perf_counter()
+    model, test_scores = trained_replicate(job, seed)
+    version = log_replicate(
+        job.dataset, job.entry.name, backbone, model, _hyperparameters(job), seed, test_scores, sample.images[:2], params, job.root
+    )
+    print(
+        f"{version.name} v{version.version} (seed {seed}): test macro-F1 {test_scores['macro_f1']:.3f}, lowest class recall "
+        f"{test_scores['lowest_class_recall']:.3f}, trained in {time.perf_counter() - start:.0f} s",
+        flush=True,
+    )
+    layer = target_layer(backbone, params.attribution)
+    source = RegisteredModelSource(version.uri, job.tracking_uri, layer, params.keras_backend, params.train, params.seed)
+    record = RegisteredModel(version.name, backbone, version.version, version.version, test_scores["macro_f1"])
+    start = time.perf_counter()
+    maps = explain(source, record, sample, params.attribution, job.runner, params.compute).maps_file(sample, params.attribution)
+    per_image = params.model_copy(update={"evaluation": params.evaluation.per_image_only()})
+    evaluation = evaluate_model(maps, source, per_image, params.dataset(job.dataset).mask_kind, job.runner)
+    seconds = time.perf_counter() - start
+    print(worker_seconds(f"{version.name} v{version.version}: attribution and evaluation", seconds, job.runner.placement, len(sample.ids)))
+    log_replicate_measures(version.run_id, evaluation.metrics)
+    return evaluation.table, test_scores
+
+
+def trained_replicate(job: ReplicateJob, seed: int) -> tuple[object, dict[str, float]]:
+    """The champion's configuration trained with ``seed``, and its held-out test scores
+    (``macro_f1``, ``accuracy``, ``lowest_class_recall``)."""
+    from medsaliency.models.metrics import classification_metrics
+    from medsaliency.models.training import predict_probabilities, train_model
+
+    params, backbone, classes = job.params, job.summary.backbone, list(job.params.dataset(job.dataset).classes)
+    train, val = job.splits["train"], job.splits["val"]
+    model = train_model(
+        backbone, params.backbone(backbone), _hyperparameters(job), (train.x, train.y), (val.x, val.y), len(classes), params.train, seed
+    )
+    scores = classification_metrics(job.test["y"], predict_probabilities(model, job.test["x"]), classes)
+    recalls = [value for key, value in scores.items() if key.startswith("recall.")]
+    return model, {"macro_f1": scores["macro_f1"], "accuracy": scores["accuracy"], "lowest_class_recall": min(recalls)}
+
+
+def _hyperparameters(job: ReplicateJob) -> Hyperparameters:
+    return Hyperparameters(**job.summary.best_params)
+
+
+def write_json(path: Path, record: dict) -> None:
+    path.write_text(json.dumps(record, indent=2, sort_keys=True, allow_nan=False) + "\n")

@@ -193,19 +193,32 @@ def evaluation_lines(explained, counter, images, test, ids, classes, maps, param
     from medsaliency.evaluation.insertion_deletion import InsertionDeletionSettings, image_insertion_deletion
     from medsaliency.evaluation.model_evaluation import pic_settings, random_masks
     from medsaliency.evaluation.pic import image_pic
+    from medsaliency.evaluation.pixel_order import tie_break
     from medsaliency.evaluation.road import RoadSettings, image_road
 
     predict = partial(explained.probabilities, batch_size=params.attribution.batch_size)
+    pixels = images.shape[1] * images.shape[2]
     settings, masks = pic_settings(params), random_masks(ids, images.shape[1:3], params)
     labels = test["y"][: len(images)]
     evaluation = params.evaluation
     work = {
         "PIC (every map)": lambda n: image_pic(images[n], maps[:, n], masks[n], labels[n], classes[n], explained.probabilities, settings),
         "insertion/deletion (every map)": lambda n: image_insertion_deletion(
-            images[n], maps[:, n], classes[n], predict, InsertionDeletionSettings(**evaluation.insertion_deletion.model_dump())
+            images[n],
+            maps[:, n],
+            classes[n],
+            predict,
+            InsertionDeletionSettings(**evaluation.insertion_deletion.model_dump()),
+            tie_break(pixels, np.random.default_rng(n)),
         ),
         "ROAD (every map)": lambda n: image_road(
-            images[n], maps[:, n], classes[n], predict, RoadSettings(**evaluation.road.model_dump()), np.random.default_rng(n)
+            images[n],
+            maps[:, n],
+            classes[n],
+            predict,
+            RoadSettings(**evaluation.road.model_dump()),
+            np.random.default_rng(n),
+            tie_break(pixels, np.random.default_rng(n)),
         ),
     }
     for name, function in work.items():

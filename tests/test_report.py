@@ -151,7 +151,8 @@ def test_faithfulness_map_shape_and_agreement_tables(tmp_path):
     data = DatasetResults("ds", [], {"ds.small_cnn": scores}, {})
     text = dataset_section(data, methods, {**LABELS, "vanilla_gradient": "Vanilla Gradient"})
     faithfulness = table_under(text, "Faithfulness beside PIC, ds.small_cnn")
-    assert faithfulness[0] == "| method | insertion AUC (higher better) | deletion AUC (lower better) | ROAD gap (higher better) |"
+    road = "ROAD LeRF - MoRF (SRG) (higher better)"
+    assert faithfulness[0] == f"| method | insertion AUC (higher better) | deletion AUC (lower better) | {road} |"
     assert faithfulness[1] == "| Grad-CAM | 0.600 [0.550, 0.650]** | 0.100 | 0.200 |"
     assert table_under(text, "Map shape")[0] == "| method | sparseness (Gini) |"
     assert table_under(text, "Sanity: RandomLogit")[1:] == ["| Grad-CAM | 0.900 |", "| Random | 1.000 |"]

@@ -16,6 +16,14 @@ def test_pointing_game_and_mass_in_mask_by_hand():
     np.testing.assert_allclose(mass_in_mask(maps, masks), [0.75, 0.0, np.nan])
 
 
+def test_a_tied_maximum_scores_its_share_inside_the_mask_not_a_sure_hit():
+    masks = np.zeros((2, 4, 4), np.uint8)
+    masks[:, :2, :2] = 1  # a quarter of the image
+    maps = np.zeros((2, 4, 4), np.float32)  # map 0: flat, every pixel ties for the maximum
+    maps[1, 0, 0] = maps[1, 0, 1] = maps[1, 3, 3] = 1.0  # map 1: three tied peaks, two inside
+    np.testing.assert_allclose(pointing_game(maps, masks), [0.25, 2 / 3])
+
+
 def test_top_fraction_iou_by_hand():
     ranks = np.arange(16, dtype=np.float32).reshape(4, 4)  # distinct values: the top 25% is the last row
     maps = np.stack([ranks, ranks, ranks])

@@ -21,9 +21,12 @@ def test_imputation_is_a_neighbour_mean_that_keeps_known_pixels():
 
 def test_removal_masks_most_and_least_relevant_first():
     saliency = np.arange(20.0).reshape(4, 5)
-    masks = removal_masks(saliency, (10, 50))
+    masks = removal_masks(saliency, (10, 50), np.random.default_rng(0).permutation(20))  # no ties: the key changes nothing
     assert masks.sum(axis=(2, 3)).tolist() == [[2, 10], [2, 10]]
     assert masks[0, 0].ravel().nonzero()[0].tolist() == [18, 19] and masks[1, 0].ravel().nonzero()[0].tolist() == [0, 1]
+    tied = np.zeros((4, 5))
+    keys = np.random.default_rng(1).permutation(20)
+    assert np.flatnonzero(removal_masks(tied, (10,), keys)[0, 0]).tolist() == sorted(np.argsort(keys)[:2].tolist())
 
 
 def test_scores_are_mean_heights_and_the_gap_is_lerf_minus_morf():
@@ -50,7 +53,7 @@ def test_imputation_and_morf_accuracies_match_quantus():
     images[:4, inside] += 0.7  # class 0: the region is bright
     images[4:, ~inside] += 0.35  # class 1: the rest is brighter
     maps = rng.random((8, 24, 24)) + 2 * inside * rng.random((8, 1, 1))  # the region most salient, more or less clearly
-    removed = removal_masks(maps[0], (30,))[0, 0]
+    removed = removal_masks(maps[0], (30,), np.arange(24 * 24))[0, 0]
     ours = noisy_linear_imputation(images[0], removed, 0.0, rng)
     theirs = quantus_imputation(np.moveaxis(images[0], -1, 0).astype(np.float64), np.flatnonzero(removed.ravel()), noise=0.0)
     np.testing.assert_allclose(ours, np.moveaxis(theirs, 0, -1), atol=1e-10)
@@ -60,7 +63,10 @@ def test_imputation_and_morf_accuracies_match_quantus():
     labels = explained.probabilities(images).argmax(axis=1)
     settings = RoadSettings(percentages=(10, 40, 70), noise=0.0)
     ours = np.stack(
-        [image_road(images[n], maps[n][None], int(labels[n]), explained.probabilities, settings, rng).probabilities for n in range(8)]
+        [
+            image_road(images[n], maps[n][None], int(labels[n]), explained.probabilities, settings, rng, np.arange(24 * 24)).probabilities
+            for n in range(8)
+        ]
     )
     our_accuracy = (ours[:, 0, 0].argmax(axis=-1) == labels[:, None]).mean(axis=0)
     metric = quantus.ROAD(

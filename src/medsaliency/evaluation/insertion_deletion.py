@@ -1,7 +1,7 @@
 """Insertion and deletion curves (Petsiuk et al. 2018, RISE), per image and method.
 
-Pixels are taken in the map's order, most salient first (ties in pixel order: a stable sort),
-in ``steps`` equal shares of the image (share ``k / steps`` of the pixels at step ``k``):
+Pixels are taken in the map's order, most salient first (ties in the image's seeded random order,
+:mod:`.pixel_order`), in ``steps`` equal shares of the image (share ``k / steps`` of the pixels at step ``k``):
 
 - **deletion** starts from the image and replaces the taken pixels with the deletion baseline,
   black (0 in every channel, RISE's choice); a faithful map makes the explained class's
@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from medsaliency.evaluation.pixel_order import most_salient_first
+
 DELETION_BASELINE = 0.0
 
 
@@ -49,22 +51,25 @@ class ImageInsertionDeletion:
         return curve_auc(self.insertion), curve_auc(self.deletion)
 
 
-def taken_masks(saliency: np.ndarray, steps: int) -> np.ndarray:
-    """bool ``[steps + 1, H, W]``: at step ``k`` the ``round(k / steps * H * W)`` most salient pixels."""
-    order = np.argsort(-saliency.ravel(), kind="stable")
+def taken_masks(saliency: np.ndarray, steps: int, ties: np.ndarray) -> np.ndarray:
+    """bool ``[steps + 1, H, W]``: at step ``k`` the ``round(k / steps * H * W)`` most salient pixels
+    (ties taken in the order of ``ties``, :func:`~medsaliency.evaluation.pixel_order.tie_break`)."""
+    order = most_salient_first(saliency, ties)
     rank = np.empty(order.size, np.int64)
     rank[order] = np.arange(order.size)
     counts = np.round(np.linspace(0, order.size, steps + 1)).astype(np.int64)
     return (rank[None, :] < counts[:, None]).reshape(steps + 1, *saliency.shape)
 
 
-def curve_inputs(image: np.ndarray, maps: np.ndarray, settings: InsertionDeletionSettings) -> tuple[np.ndarray, np.ndarray]:
-    """The model inputs of ``image`` ``[H, W, C]`` for ``maps`` ``[M, H, W]``: insertion and deletion
-    images ``[M, steps + 1, H, W, C]`` each, same dtype as ``image``."""
+def curve_inputs(
+    image: np.ndarray, maps: np.ndarray, settings: InsertionDeletionSettings, ties: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The model inputs of ``image`` ``[H, W, C]`` for ``maps`` ``[M, H, W]`` (pixel ties in the order of
+    ``ties`` ``[H * W]``): insertion and deletion images ``[M, steps + 1, H, W, C]`` each, same dtype as ``image``."""
     from scipy.ndimage import gaussian_filter
 
     blurred = gaussian_filter(image.astype(np.float64), sigma=(settings.blur_sigma, settings.blur_sigma, 0)).astype(image.dtype)
-    taken = np.stack([taken_masks(saliency, settings.steps) for saliency in maps])[..., None]
+    taken = np.stack([taken_masks(saliency, settings.steps, ties) for saliency in maps])[..., None]
     insertion = np.where(taken, image, blurred)
     deletion = np.where(taken, np.asarray(DELETION_BASELINE, image.dtype), image)
     return insertion, deletion
@@ -76,9 +81,11 @@ def image_insertion_deletion(
     explained_class: int,
     predict: Callable[[np.ndarray], np.ndarray],
     settings: InsertionDeletionSettings,
+    ties: np.ndarray,
 ) -> ImageInsertionDeletion:
-    """Both curves of every map of one image; ``predict`` maps ``[B, H, W, C]`` to probabilities ``[B, K]``."""
-    insertion, deletion = curve_inputs(image, maps, settings)
+    """Both curves of every map of one image; ``predict`` maps ``[B, H, W, C]`` to probabilities ``[B, K]``;
+    ``ties`` ``[H * W]`` the image's tie-breaking key (:func:`~medsaliency.evaluation.pixel_order.tie_break`)."""
+    insertion, deletion = curve_inputs(image, maps, settings, ties)
     shape = insertion.shape[:2]
     probabilities = predict(np.concatenate([insertion.reshape(-1, *image.shape), deletion.reshape(-1, *image.shape)]))
     scores = probabilities[:, explained_class].astype(np.float64).reshape(2, *shape)

@@ -1,6 +1,8 @@
 """Does the map point at the lesion? Three scores of a saliency map against a binary mask.
 
-- pointing game: 1 if the map's maximum (any of the tied maxima) falls inside the mask;
+- pointing game: 1 if the map's maximum falls inside the mask; where several pixels tie for the
+  maximum, the share of them inside the mask (the hit rate of pointing at one of them at random: a
+  flat map scores the mask's area, not a sure hit);
 - relevance mass: the share of the map's positive mass inside the mask;
 - top-k IoU: IoU between the ``top_fraction`` most salient pixels and the mask.
 
@@ -15,8 +17,8 @@ import numpy as np
 
 
 def pointing_game(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """``[N]``: 1.0 / 0.0 hit, NaN for an empty mask."""
-    hits = [(saliency == saliency.max())[mask > 0].any() for saliency, mask in zip(maps, masks, strict=True)]
+    """``[N]``: the share of the map's tied maxima inside the mask (1.0 / 0.0 for a single maximum), NaN for an empty mask."""
+    hits = [(mask > 0)[saliency == saliency.max()].mean() for saliency, mask in zip(maps, masks, strict=True)]
     return _skip_empty(np.asarray(hits, np.float64), masks)
 
 

@@ -129,9 +129,9 @@ MEASURES: dict[str, Measure] = {
             "insertion_auc", "insertion AUC", "higher", "removal/insertion_auc", "faithfulness", "insertion", ranks=True, headline=True
         ),
         Measure("deletion_auc", "deletion AUC", "lower", "removal/deletion_auc", "faithfulness", "deletion", ranks=True, headline=True),
-        Measure("road_morf", "ROAD MoRF", "lower", "road/morf", "faithfulness", "ROAD MoRF"),
-        Measure("road_lerf", "ROAD LeRF", "higher", "road/lerf", "faithfulness", "ROAD LeRF"),
-        Measure("road_gap", "ROAD gap", "higher", "road/gap", "faithfulness", ranks=True),
+        Measure("road_morf", "ROAD MoRF probability", "lower", "road/morf", "faithfulness", "ROAD MoRF"),
+        Measure("road_lerf", "ROAD LeRF probability", "higher", "road/lerf", "faithfulness", "ROAD LeRF"),
+        Measure("road_gap", "ROAD LeRF - MoRF (SRG)", "higher", "road/gap", "faithfulness", ranks=True),
         Measure("pointing_game", "pointing game", "higher", "localisation/pointing_game", "localisation", score=_pointing_game),
         Measure("mass_in_mask", "mass in mask", "higher", "localisation/mass_in_mask", "localisation", score=_mass_in_mask, ranks=True),
         Measure("top_iou", "top iou", "higher", "localisation/top_iou", "localisation", score=_top_iou),

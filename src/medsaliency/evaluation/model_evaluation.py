@@ -31,6 +31,7 @@ from medsaliency.evaluation.blur import random_pixel_mask, to_uint8
 from medsaliency.evaluation.insertion_deletion import ImageInsertionDeletion, InsertionDeletionSettings, image_insertion_deletion
 from medsaliency.evaluation.measures import MEASURES, MapInputs
 from medsaliency.evaluation.pic import CURVES, ImagePic, PicResults, PicSettings, aggregate, blurred_series, image_pic, pic_results
+from medsaliency.evaluation.pixel_order import tie_break
 from medsaliency.evaluation.road import ORDERS, ImageRoad, RoadSettings, image_road
 from medsaliency.evaluation.sanity import cascade_steps, map_similarity, randomization_blocks, randomization_sample
 from medsaliency.evaluation.summary import per_image_table, pic_metrics, score_metrics, shortcut_metrics
@@ -41,7 +42,7 @@ CASCADING = "cascading_ssim"  # one score per step: cascading_ssim.<k>_<layer>
 # The measures that explain images again, on the sample only (their cost is per sampled image).
 REEXPLAINING = ("sanity", "random_logit", "cascading")
 # Independent random streams drawn from one image's evaluation seed (the random pixel mask uses the seed itself).
-ROAD_STREAM, RANDOM_LOGIT_STREAM = 1, 2
+ROAD_STREAM, RANDOM_LOGIT_STREAM, TIE_STREAM = 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -225,13 +226,18 @@ def evaluate_chunk(chunk: EvaluationChunk, source: ModelSource, settings: TaskSe
             for (image, maps, explained_class), mask, label in zip(per_image, chunk.random_masks, chunk.labels, strict=True)
         ]
     curves, road = [], []
+    pixels = chunk.images[0].shape[0] * chunk.images[0].shape[1]
+    ties = [tie_break(pixels, _stream(seed, TIE_STREAM)) for seed in chunk.evaluation_seeds]
     with _clock(seconds, "insertion_deletion"):
         if settings.insertion_deletion:
-            curves = [image_insertion_deletion(*image, predict, settings.insertion_deletion) for image in per_image]
+            curves = [
+                image_insertion_deletion(*image, predict, settings.insertion_deletion, key)
+                for image, key in zip(per_image, ties, strict=True)
+            ]
     with _clock(seconds, "road"):
         if settings.road:
             streams = [_stream(seed, ROAD_STREAM) for seed in chunk.evaluation_seeds]
-            road = [image_road(*image, predict, settings.road, rng) for image, rng in zip(per_image, streams, strict=True)]
+            road = [image_road(*image, predict, settings.road, rng, key) for image, rng, key in zip(per_image, streams, ties, strict=True)]
     without_marker = predict(chunk.clean_images)
     similarity, random_logit = {}, {}
     sanity = settings.sanity

@@ -11,7 +11,12 @@ For each of ``percentages`` (of the pixels, ``int(H * W * p / 100)`` of them), i
 probability fall: a **low** MoRF score is good), **LeRF** the least relevant first (the
 probability should hold: **high** is good); their **gap** (LeRF - MoRF) summarises both.
 Each curve's score is its mean-height area: the trapezoid area over the removed share divided by
-the share range, i.e. the curve's average probability. The noise is drawn from a generator
+the share range, i.e. the curve's average probability. What this is and is not: Rong et al. score
+**accuracy** (the share of images still classified as their class at each percentage, one number per
+dataset); here each image gets the explained class's **probability**, so that every image has a
+score for the intervals and tests, and the tables say "probability". The gap LeRF - MoRF is not one
+of Rong et al.'s numbers: it is the symmetric relevance gain (SRG) of Blücher et al. (2024), the area
+between the two curves that Schulz et al. (2020) call the degradation test's score. The noise is drawn from a generator
 seeded per image, so results do not depend on where the image ran.
 
 The imputation is the one of Rong et al.'s code and of Quantus ``noisy_linear_imputation``; with
@@ -25,6 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from medsaliency.evaluation.pixel_order import least_salient_first, most_salient_first
 
 ORDERS = ("morf", "lerf")
 
@@ -104,12 +111,13 @@ def noisy_linear_imputation(image: np.ndarray, removed: np.ndarray, noise: float
     return imputed.reshape(image.shape)
 
 
-def removal_masks(saliency: np.ndarray, percentages: tuple[float, ...]) -> np.ndarray:
-    """bool ``[2, P, H, W]``: per order (MoRF, LeRF) and percentage the pixels removed."""
-    flat = saliency.ravel()
-    counts = [int(flat.size * p / 100) for p in percentages]
-    masks = np.zeros((2, len(counts), flat.size), bool)
-    for o, order in enumerate((np.argsort(-flat, kind="stable"), np.argsort(flat, kind="stable"))):
+def removal_masks(saliency: np.ndarray, percentages: tuple[float, ...], ties: np.ndarray) -> np.ndarray:
+    """bool ``[2, P, H, W]``: per order (MoRF, LeRF) and percentage the pixels removed (ties in the
+    order of ``ties`` ``[H * W]``, :func:`~medsaliency.evaluation.pixel_order.tie_break`)."""
+    size = saliency.size
+    counts = [int(size * p / 100) for p in percentages]
+    masks = np.zeros((2, len(counts), size), bool)
+    for o, order in enumerate((most_salient_first(saliency, ties), least_salient_first(saliency, ties))):
         for p, count in enumerate(counts):
             masks[o, p, order[:count]] = True
     return masks.reshape(2, len(counts), *saliency.shape)
@@ -122,9 +130,11 @@ def image_road(
     predict: Callable[[np.ndarray], np.ndarray],
     settings: RoadSettings,
     rng: np.random.Generator,
+    ties: np.ndarray,
 ) -> ImageRoad:
-    """ROAD of every map ``[M, H, W]`` of ``image`` ``[H, W, C]``; ``predict`` maps ``[B, H, W, C]`` to ``[B, K]``."""
-    masks = np.stack([removal_masks(saliency, settings.percentages) for saliency in maps], axis=1)  # [2, M, P, H, W]
+    """ROAD of every map ``[M, H, W]`` of ``image`` ``[H, W, C]``; ``predict`` maps ``[B, H, W, C]`` to ``[B, K]``;
+    ``rng`` draws the imputation noise, ``ties`` ``[H * W]`` orders tied pixels."""
+    masks = np.stack([removal_masks(saliency, settings.percentages, ties) for saliency in maps], axis=1)  # [2, M, P, H, W]
     imputed = [noisy_linear_imputation(image, removed, settings.noise, rng) for removed in masks.reshape(-1, *image.shape[:2])]
     probabilities = predict(np.stack(imputed).astype(image.dtype))
     return ImageRoad(probabilities.reshape(*masks.shape[:3], -1), int(explained_class))

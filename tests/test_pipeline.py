@@ -249,6 +249,9 @@ def check_replicates(root: Path, dataset: str) -> None:
     summary = json.loads((folder / "metrics" / f"{dataset}.small_cnn.json").read_text())
     assert summary["models"] == 3 and set(summary["replicates"]) == {"1000", "1001"}
     assert all(0 <= scores["macro_f1"] <= 1 for scores in summary["replicates"].values())
+    floor = summary["seed_floor"]
+    assert set(floor) == {"ssim", "spearman"} and len(floor["ssim"]) == 12
+    assert floor["ssim"]["random"] in (1.0, None)  # Random's maps depend only on the image seeds; None: no class in common
     localised = {"pointing_game", "mass_in_mask", "top_iou"} if dataset == "brain_tumor" else set()
     statistics = json.loads((folder / "details" / f"{dataset}.small_cnn.statistics.json").read_text())
     assert (folder / "details" / f"{dataset}.small_cnn.seed-1001.per_image.csv").is_file()

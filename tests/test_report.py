@@ -5,7 +5,7 @@ import base64
 import numpy as np
 
 from medsaliency.evaluation.replicates import measure_statistics
-from medsaliency.reporting.tables import DatasetResults, Replicates, dataset_section, significance, to_html
+from medsaliency.reporting.tables import DatasetResults, Replicates, dataset_section, seed_floor_section, significance, to_html
 
 LABELS = {"gradcam": "Grad-CAM", "random": "Random"}
 
@@ -195,3 +195,13 @@ def test_each_dataset_opens_with_what_holds_across_its_replicates():
     assert "SmoothGrad ≈ XRAI" in row or "XRAI ≈ SmoothGrad" in row  # equal methods: no order claimed
     assert row.endswith("| none |")  # every method above Random
     assert "![m.ranks](figures/m.ranks.png)" in text and "![m.cd](figures/m.cd.png)" in text
+    assert "### Sanity: the seed floor" not in text  # no floor measured
+
+
+def test_the_weight_randomisation_ssim_stands_beside_the_seed_floor():
+    floor = {"ssim": {"gradcam": 0.62, "random": 1.0}, "spearman": {"gradcam": 0.7, "random": 1.0}}
+    replicates = Replicates({}, {}, [], floor)
+    text = seed_floor_section("ds.net", replicates, {"sanity_ssim": {"gradcam": 0.31}}, ["gradcam", "smoothgrad", "random"], LABELS)
+    table = table_under("\n" + "\n".join(text), "Sanity: the seed floor")
+    assert table[0] == "| method | SSIM, weight-randomised model | SSIM, another seed | Spearman, another seed |"
+    assert table[1:] == ["| Grad-CAM | 0.310 | 0.620 | 0.700 |", "| Random | n/a | 1.000 | 1.000 |"]

@@ -45,11 +45,13 @@ class DatasetResults:
 @dataclass
 class Replicates:
     """One explained model's replicates: ``statistics`` per measure (over the champion and the
-    replicates), ``test`` scores per replicate seed, and the figures (paths under the report folder)."""
+    replicates), ``test`` scores per replicate seed, the figures (paths under the report folder) and
+    the seed ``floor`` (``ssim``/``spearman`` -> method -> the champion's maps against a replicate's)."""
 
     statistics: dict[str, MeasureStatistics]
     test: dict[str, dict[str, float]]
     figures: list[str] = field(default_factory=list)
+    floor: dict[str, dict[str, float | None]] = field(default_factory=dict)
 
 
 def dataset_section(results: DatasetResults, methods: list[str], labels: dict[str, str]) -> str:
@@ -83,6 +85,8 @@ def dataset_section(results: DatasetResults, methods: list[str], labels: dict[st
         if scored:
             parts += ["", f"### Sanity: {title} (lower is better), mean, 95% bootstrap interval", "", _sample_sentence(results), ""]
             parts.append(_method_table(results, scored, labels, lambda metrics, m, measure=measure: _score_cell(metrics, measure, m)))
+    for model, replicates in results.replicates.items():
+        parts += ["", *seed_floor_section(model, replicates, results.metrics.get(model, {}), methods, labels)]
     for model in models:
         parts += ["", *cascading_section(model, results.metrics[model], methods, labels)]
     for model, randomization in results.data_randomization.items():
@@ -151,6 +155,29 @@ def replicates_section(model: str, replicates: Replicates, labels: dict[str, str
         *[f"![{Path(figure).stem}]({figure})" for figure in replicates.figures[1:]],
     ]
     return lines
+
+
+def seed_floor_section(model: str, replicates: Replicates, metrics: dict, methods: list[str], labels: dict[str, str]) -> list[str]:
+    """Markdown lines: per method the weight-randomisation SSIM beside the SSIM and Spearman correlation
+    between two equally good models' maps (the champion's and a replicate's): the floor it needs."""
+    floor = replicates.floor
+    scored = [m for m in methods if floor.get("ssim", {}).get(m) is not None]
+    if not scored:
+        return []
+    randomised = metrics.get("sanity_ssim", {})
+    rows = [
+        [labels.get(m, m), _number(randomised.get(m)), _number(floor["ssim"].get(m)), _number(floor.get("spearman", {}).get(m))]
+        for m in scored
+    ]
+    return [
+        f"### Sanity: the seed floor, {model}",
+        "",
+        "How alike two equally good models' maps are: the champion's against each replicate's (trained with another seed), "
+        "on the images both explain for the same class, mean over replicates. A weight-randomised SSIM as high as this floor "
+        "says the method reacts to the weights no more than to a reseed.",
+        "",
+        _table(["method", "SSIM, weight-randomised model", "SSIM, another seed", "Spearman, another seed"], rows),
+    ]
 
 
 def _replicate_row(name: str, stats: MeasureStatistics, labels: dict[str, str]) -> list[str]:

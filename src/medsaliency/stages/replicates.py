@@ -13,8 +13,11 @@ With the champion's own per-image table (``evaluate``), the statistics of
 - ``details/<model>.seed-<seed>.per_image.csv``: each replicate's per-image table (as ``evaluate``'s);
 - ``details/<model>.statistics.json``: per measure the full statistics (means, intervals, P(A beats B),
   Nemenyi), which the report reads;
-- ``metrics/<model>.json``: the number of models, each replicate's test scores and, per measure, the
-  summary (W, Friedman p, test-retest tau, alpha, ordered pairs; DVC metrics).
+- ``metrics/<model>.json``: the number of models, each replicate's test scores, the **seed floor**
+  (per method the mean SSIM and Spearman correlation between the champion's maps and a replicate's,
+  on the images both explain for the same class: what two equally good models share, the reference
+  the randomisation tests lack) and, per measure, the summary (W, Friedman p, test-retest tau,
+  alpha, ordered pairs; DVC metrics).
 """
 
 from __future__ import annotations
@@ -30,11 +33,12 @@ import numpy as np
 from medsaliency.attribution.explanation import Sample
 from medsaliency.compute import TaskRunner
 from medsaliency.config import Hyperparameters, Params, load_params
-from medsaliency.io.artifacts import RegisteredModel, RegistryRecord, SplitArrays, TuneSummary
+from medsaliency.io.artifacts import MapsFile, RegisteredModel, RegistryRecord, SplitArrays, TuneSummary
 from medsaliency.io.atomic import staged_directory
 from medsaliency.io.npz import load_npz
 from medsaliency.io.paths import (
     evaluation_details_dir,
+    maps_file,
     prepared_dir,
     registry_file,
     replicates_details_dir,
@@ -55,6 +59,7 @@ class ReplicateJob:
     dataset: str
     entry: RegisteredModel
     summary: TuneSummary
+    champion_maps: MapsFile
     splits: dict[str, SplitArrays]
     test: dict[str, np.ndarray]
     sample: Sample
@@ -88,20 +93,27 @@ def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path =
         print(f"{dataset_name}: {params.replicates.count} replicate(s) per explained model; {describe(runner.placement)}", flush=True)
         for entry in RegistryRecord.read(root / registry_file(dataset_name)).explained():
             summary = TuneSummary.read(root / tune_summary_file(dataset_name, entry.backbone))
-            job = ReplicateJob(dataset_name, entry, summary, splits, test, sample, params, uri, runner, root)
+            champion_maps = MapsFile.read(root / maps_file(dataset_name, entry.name))
+            job = ReplicateJob(dataset_name, entry, summary, champion_maps, splits, test, sample, params, uri, runner, root)
             champion = pd.read_csv(root / evaluation_details_dir(dataset_name) / f"{entry.name}.per_image.csv", dtype={"id": str})
-            tables, scores = [champion], {}
+            tables, scores, floors = [champion], {}, []
             for seed in range(params.replicates.seed, params.replicates.seed + params.replicates.count):
-                table, scores[str(seed)] = replicate(job, seed)
+                table, scores[str(seed)], floor = replicate(job, seed)
                 table.to_csv(details_folder / f"{entry.name}.seed-{seed}.per_image.csv", index=False, float_format="%.6f")
                 tables.append(table)
+                floors.append(floor)
             methods = list(params.attribution.methods)
             statistics = replicate_statistics(
                 tables, methods, sample.ids, sample.patient_ids, bootstrap.resamples, bootstrap.confidence, bootstrap.seed
             )
             records = {name: stats.record() for name, stats in statistics.items()}
             write_json(details_folder / f"{entry.name}.statistics.json", records)
-            metrics = {"models": len(tables), "replicates": scores, **{name: stats.summary() for name, stats in statistics.items()}}
+            metrics = {
+                "models": len(tables),
+                "replicates": scores,
+                "seed_floor": mean_floor(floors),
+                **{name: stats.summary() for name, stats in statistics.items()},
+            }
             write_json(metrics_folder / f"{entry.name}.json", metrics)
             for name, stats in statistics.items():
                 best = ", ".join(stats.best()) or "none"
@@ -109,8 +121,9 @@ def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path =
     return 0
 
 
-def replicate(job: ReplicateJob, seed: int) -> tuple[pd.DataFrame, dict[str, float]]:
-    """One replicate: trained, logged and registered, explained and scored. Returns its per-image table and test scores."""
+def replicate(job: ReplicateJob, seed: int) -> tuple[pd.DataFrame, dict[str, float], dict[str, dict[str, float]]]:
+    """One replicate: trained, logged and registered, explained and scored. Returns its per-image table,
+    its test scores and its maps' similarity to the champion's (:func:`seed_floor`)."""
     from medsaliency.attribution.explanation import explain, target_layer
     from medsaliency.compute import worker_seconds
     from medsaliency.evaluation.model_evaluation import evaluate_model
@@ -137,8 +150,32 @@ def replicate(job: ReplicateJob, seed: int) -> tuple[pd.DataFrame, dict[str, flo
     evaluation = evaluate_model(maps, source, per_image, params.dataset(job.dataset).mask_kind, job.runner)
     seconds = time.perf_counter() - start
     print(worker_seconds(f"{version.name} v{version.version}: attribution and evaluation", seconds, job.runner.placement, len(sample.ids)))
-    log_replicate_measures(version.run_id, evaluation.metrics)
-    return evaluation.table, test_scores
+    floor = seed_floor(job.champion_maps, maps)
+    similarity = {f"seed_floor_{measure}.{m}": value for measure, by_method in floor.items() for m, value in by_method.items()}
+    log_replicate_measures(version.run_id, {**evaluation.metrics, **similarity})
+    return evaluation.table, test_scores, floor
+
+
+def seed_floor(champion: MapsFile, replicate: MapsFile) -> dict[str, dict[str, float]]:
+    """``ssim`` and ``spearman`` -> method -> the mean similarity of the two models' maps over the images
+    both explain for the same class (NaN when there is none)."""
+    from medsaliency.evaluation.shuffled_labels import compare_maps
+
+    same = champion.explained_class == replicate.explained_class
+    methods = champion.method_names
+    if not same.any():
+        return {measure: dict.fromkeys(methods, float("nan")) for measure in ("ssim", "spearman")}
+    ours = {m: champion.maps[i][same] for i, m in enumerate(methods)}
+    theirs = {m: replicate.maps[i][same] for i, m in enumerate(methods)}
+    return {measure: {m: float(np.nanmean(values)) for m, values in by.items()} for measure, by in compare_maps(ours, theirs).items()}
+
+
+def mean_floor(floors: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float | None]]:
+    """The replicates' :func:`seed_floor` averaged over them (JSON-ready: NaN as None)."""
+    if not floors:
+        return {}
+    means = {measure: {m: float(np.nanmean([floor[measure][m] for floor in floors])) for m in floors[0][measure]} for measure in floors[0]}
+    return {measure: {m: (v if np.isfinite(v) else None) for m, v in by.items()} for measure, by in means.items()}
 
 
 def trained_replicate(job: ReplicateJob, seed: int) -> tuple[object, dict[str, float]]:

@@ -106,7 +106,7 @@ def _replicates(dataset_name: str, name: str, root: Path, folder: Path) -> Repli
     critical_difference_diagrams(
         cd, f"{name}: critical differences (Nemenyi after Friedman, p < 0.05) over {first.replicates} models", folder / diagrams
     )
-    return Replicates(statistics, summary.get("replicates", {}), [heatmap.as_posix(), diagrams.as_posix()])
+    return Replicates(statistics, summary.get("replicates", {}), [heatmap.as_posix(), diagrams.as_posix()], summary.get("seed_floor", {}))
 
 
 def _classification_row(entry: RegisteredModel, dataset_name: str, explained: list[str], root: Path) -> dict:

@@ -70,3 +70,10 @@ def test_tables_become_score_matrices_and_statistics_round_trip_through_json():
     again = MeasureStatistics.from_record(json.loads(json.dumps(stats.record(), allow_nan=False)))
     assert again.holds() == stats.holds() and again.summary() == stats.summary()
     assert stats.summary()["pairs"] == 6 and stats.replicates == 3
+
+
+def test_one_model_alone_has_no_agreement_across_models():
+    stats = measure_statistics(scores([0.9, 0.5, 0.5, 0.1, 0.0], replicates=1), METHODS, PATIENTS, 1, 100, 0.95, np.random.default_rng(0))
+    summary = stats.summary()
+    assert summary["replicates"] == 1 and summary["kendall_w"] is None and summary["retest_tau"] is None
+    assert np.isnan(stats.nemenyi).all() and stats.low[0] < stats.mean[0] < stats.high[0]

@@ -196,6 +196,9 @@ def test_each_dataset_opens_with_what_holds_across_its_replicates():
     assert row.endswith("| none |")  # every method above Random
     assert "![m.ranks](figures/m.ranks.png)" in text and "![m.cd](figures/m.cd.png)" in text
     assert "### Sanity: the seed floor" not in text  # no floor measured
+    beats = text.split("#### P(row beats column), SIC AUC (higher better)")[1].split("\n\n")[1].splitlines()
+    assert beats[0] == "|  | Grad-CAM | SmoothGrad | XRAI | Random |" or beats[0] == "|  | Grad-CAM | XRAI | SmoothGrad | Random |"
+    assert beats[2].startswith("| Grad-CAM |  | **1.00 [") and beats[2].count("**") == 6  # the leader beats all three
 
 
 def test_the_weight_randomisation_ssim_stands_beside_the_seed_floor():

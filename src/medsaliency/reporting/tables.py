@@ -154,7 +154,34 @@ def replicates_section(model: str, replicates: Replicates, labels: dict[str, str
         "",
         *[f"![{Path(figure).stem}]({figure})" for figure in replicates.figures[1:]],
     ]
+    for name, stats in statistics.items():
+        if MEASURES[name].headline:
+            lines += ["", *beats_table(name, stats, labels)]
     return lines
+
+
+def beats_table(name: str, stats: MeasureStatistics, labels: dict[str, str]) -> list[str]:
+    """Markdown lines: P(row beats column) on ``name`` with its 95% interval, methods in mean-rank order
+    (Random last); in bold where the interval excludes 1/2, so that the order holds."""
+    order = sorted(stats.ranked, key=lambda m: stats.mean_rank[stats.methods.index(m)]) + [
+        m for m in stats.methods if m not in stats.ranked
+    ]
+    index = [stats.methods.index(m) for m in order]
+
+    def cell(i: int, j: int) -> str:
+        if i == j:
+            return ""
+        text = f"{stats.beats[i, j]:.2f} [{stats.beats_low[i, j]:.2f}, {stats.beats_high[i, j]:.2f}]"
+        return f"**{text}**" if stats.beats_low[i, j] > 0.5 or stats.beats_high[i, j] < 0.5 else text
+
+    return [
+        f"#### P(row beats column), {MEASURES[name].title}, 95% interval over models, patients and images",
+        "",
+        _table(
+            ["", *(labels.get(m, m) for m in order)],
+            [[labels.get(order[a], order[a]), *(cell(i, j) for j in index)] for a, i in enumerate(index)],
+        ),
+    ]
 
 
 def seed_floor_section(model: str, replicates: Replicates, metrics: dict, methods: list[str], labels: dict[str, str]) -> list[str]:

@@ -16,6 +16,8 @@ with other seeds; the images are the same test split for each, grouped by patien
   test-retest Kendall tau between every two replicates' rankings.
 - **Reliability across images**: Krippendorff's alpha (the ``krippendorff`` package, ordinal) of
   the methods' per-image ranks, every (replicate, image) a rater (Tomsett et al., AAAI 2020).
+- **The seed floor** (:func:`seed_floor`): how alike the champion's maps and a replicate's are, the
+  reference the randomisation tests lack.
 - **Critical differences**: the Nemenyi post hoc test after Friedman (``scikit-posthocs``), the
   input of the critical-difference diagram (Demšar 2006).
 """
@@ -30,7 +32,9 @@ import numpy as np
 import pandas as pd
 
 from medsaliency.evaluation.measures import MEASURES, REFERENCE_METHOD
+from medsaliency.evaluation.shuffled_labels import compare_maps
 from medsaliency.evaluation.stats import patient_bootstrap
+from medsaliency.io.artifacts import MapsFile
 
 # The per-image measures with a better direction that score the explained model's own maps.
 RANKED_MEASURES = tuple(name for name, measure in MEASURES.items() if measure.tested_against_random)
@@ -121,6 +125,26 @@ def score_matrix(table: pd.DataFrame, measure: str, methods: list[str], ids: np.
     """``[M, N]``: ``measure`` of each method (rows, ``methods`` order) on each image (``ids`` order), NaN where absent."""
     wide = table.pivot(index="method", columns="id", values=measure)
     return wide.reindex(index=methods, columns=[str(i) for i in ids]).to_numpy(dtype=np.float64)
+
+
+def seed_floor(champion: MapsFile, replicate: MapsFile) -> dict[str, dict[str, float]]:
+    """``ssim`` and ``spearman`` -> method -> the mean similarity of the two models' maps over the images
+    both explain for the same class (NaN when there is none)."""
+    same = champion.explained_class == replicate.explained_class
+    methods = champion.method_names
+    if not same.any():
+        return {measure: dict.fromkeys(methods, float("nan")) for measure in ("ssim", "spearman")}
+    ours = {m: champion.maps[i][same] for i, m in enumerate(methods)}
+    theirs = {m: replicate.maps[i][same] for i, m in enumerate(methods)}
+    return {measure: {m: float(np.nanmean(values)) for m, values in by.items()} for measure, by in compare_maps(ours, theirs).items()}
+
+
+def mean_floor(floors: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float | None]]:
+    """The replicates' :func:`seed_floor` averaged over them (JSON-ready: NaN as None)."""
+    if not floors:
+        return {}
+    means = {measure: {m: float(np.nanmean([floor[measure][m] for floor in floors])) for m in floors[0][measure]} for measure in floors[0]}
+    return {measure: {m: (v if np.isfinite(v) else None) for m, v in by.items()} for measure, by in means.items()}
 
 
 def measure_statistics(

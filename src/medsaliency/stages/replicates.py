@@ -74,7 +74,7 @@ def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path =
 
     from medsaliency.attribution.explanation import choose_sample
     from medsaliency.compute import describe, task_runner
-    from medsaliency.evaluation.replicates import replicate_statistics
+    from medsaliency.evaluation.replicates import mean_floor, replicate_statistics
     from medsaliency.mlops.tracking import configure_mlflow
 
     params = load_params(params_path)
@@ -123,10 +123,12 @@ def run(dataset_name: str, params_path: Path = Path("params.yaml"), root: Path =
 
 def replicate(job: ReplicateJob, seed: int) -> tuple[pd.DataFrame, dict[str, float], dict[str, dict[str, float]]]:
     """One replicate: trained, logged and registered, explained and scored. Returns its per-image table,
-    its test scores and its maps' similarity to the champion's (:func:`seed_floor`)."""
+    its test scores and its maps' similarity to the champion's
+    (:func:`~medsaliency.evaluation.replicates.seed_floor`)."""
     from medsaliency.attribution.explanation import explain, target_layer
     from medsaliency.compute import worker_seconds
     from medsaliency.evaluation.model_evaluation import evaluate_model
+    from medsaliency.evaluation.replicates import seed_floor
     from medsaliency.mlops.model_source import RegisteredModelSource
     from medsaliency.mlops.replicates import log_replicate, log_replicate_measures
 
@@ -154,28 +156,6 @@ def replicate(job: ReplicateJob, seed: int) -> tuple[pd.DataFrame, dict[str, flo
     similarity = {f"seed_floor_{measure}.{m}": value for measure, by_method in floor.items() for m, value in by_method.items()}
     log_replicate_measures(version.run_id, {**evaluation.metrics, **similarity})
     return evaluation.table, test_scores, floor
-
-
-def seed_floor(champion: MapsFile, replicate: MapsFile) -> dict[str, dict[str, float]]:
-    """``ssim`` and ``spearman`` -> method -> the mean similarity of the two models' maps over the images
-    both explain for the same class (NaN when there is none)."""
-    from medsaliency.evaluation.shuffled_labels import compare_maps
-
-    same = champion.explained_class == replicate.explained_class
-    methods = champion.method_names
-    if not same.any():
-        return {measure: dict.fromkeys(methods, float("nan")) for measure in ("ssim", "spearman")}
-    ours = {m: champion.maps[i][same] for i, m in enumerate(methods)}
-    theirs = {m: replicate.maps[i][same] for i, m in enumerate(methods)}
-    return {measure: {m: float(np.nanmean(values)) for m, values in by.items()} for measure, by in compare_maps(ours, theirs).items()}
-
-
-def mean_floor(floors: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float | None]]:
-    """The replicates' :func:`seed_floor` averaged over them (JSON-ready: NaN as None)."""
-    if not floors:
-        return {}
-    means = {measure: {m: float(np.nanmean([floor[measure][m] for floor in floors])) for m in floors[0][measure]} for measure in floors[0]}
-    return {measure: {m: (v if np.isfinite(v) else None) for m, v in by.items()} for measure, by in means.items()}
 
 
 def trained_replicate(job: ReplicateJob, seed: int) -> tuple[object, dict[str, float]]:

@@ -191,13 +191,26 @@ def run_tags(
 
 def log_prepared_dataset(run_id: str, dataset: str, digest: str, context: str) -> None:
     """Record ``outputs/prepare/<dataset>`` as an MLflow dataset input of the run, in ``context``
-    (``training`` or ``test``): name ``<dataset>``, ``digest`` (:func:`prepared_md5`), the folder as source."""
+    (``training`` or ``test``): name ``<dataset>``, ``digest`` (:func:`prepared_md5`), the folder as source.
+
+    MLflow's store looks the dataset up and inserts it if absent in one transaction, so two processes
+    logging a new dataset at the same moment both insert it and the later one fails on the unique key
+    (``BAD_REQUEST``). Logged again, it finds the other's row and only links it to the run.
+    """
     import mlflow
     from mlflow.entities import Dataset, DatasetInput, InputTag
+    from mlflow.exceptions import MlflowException
     from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
     entity = Dataset(name=dataset, digest=digest, source_type="local", source=json.dumps({"uri": prepared_dir(dataset).as_posix()}))
-    mlflow.MlflowClient().log_inputs(run_id, datasets=[DatasetInput(entity, tags=[InputTag(MLFLOW_DATASET_CONTEXT, context)])])
+    inputs = [DatasetInput(entity, tags=[InputTag(MLFLOW_DATASET_CONTEXT, context)])]
+    client = mlflow.MlflowClient()
+    try:
+        client.log_inputs(run_id, datasets=inputs)
+    except MlflowException as exc:
+        if exc.error_code != "BAD_REQUEST":
+            raise
+        client.log_inputs(run_id, datasets=inputs)  # a genuine bad request fails again and raises
 
 
 def prepared_md5(dataset: str, root: Path = Path(".")) -> str:

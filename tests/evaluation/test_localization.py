@@ -32,3 +32,15 @@ def test_top_fraction_iou_by_hand():
     masks[1, 3, :] = 1  # exactly the last row
     np.testing.assert_allclose(top_fraction_iou(maps, masks, 0.25), [1 / 3, 1.0, np.nan])
     np.testing.assert_allclose(top_fraction_iou(maps, masks, 0.5)[:2], [4 / 8, 4 / 8])  # the last two rows hold both masks
+
+
+def test_top_fraction_iou_shares_the_pixels_tied_at_the_cut():
+    """A CAM-like map, zero outside a small blob: the top 25% is the blob and a share of the zeros,
+    never every zero pixel, and no zero pixel counts more than another for where it lies."""
+    masks = np.zeros((2, 4, 4), np.uint8)
+    masks[:, :2, :] = 1  # the top half: 8 pixels
+    maps = np.zeros((2, 4, 4), np.float32)
+    maps[0, 0, 0] = maps[0, 0, 1] = 1.0  # 2 of k = 4 above the cut, both in the mask; 14 zeros tie for 2 places
+    overlap = 2 + (2 / 14) * 6  # 6 of the tied zeros lie in the mask
+    flat = 4 * 8 / 16  # map 1 is flat: k = 4 places shared by all 16 pixels, 8 in the mask
+    np.testing.assert_allclose(top_fraction_iou(maps, masks, 0.25), [overlap / (4 + 8 - overlap), flat / (4 + 8 - flat)])

@@ -4,7 +4,10 @@
   maximum, the share of them inside the mask (the hit rate of pointing at one of them at random: a
   flat map scores the mask's area, not a sure hit);
 - relevance mass: the share of the map's positive mass inside the mask;
-- top-k IoU: IoU between the ``top_fraction`` most salient pixels and the mask.
+- top-k IoU: IoU between the ``top_fraction`` most salient pixels (``k`` of them) and the mask;
+  where pixels tie at the cut, each tied pixel counts as selected in the share that is left of ``k``
+  (the expected overlap of taking the ties at random), so a plateau never selects more than ``k``
+  pixels and none of its pixels is favoured by its position.
 
 Maps ``[N, H, W]``, masks ``[N, H, W]`` (nonzero = lesion); images with an empty mask are
 skipped (NaN). Only meaningful where the masks mark what the class is about (lesions), so
@@ -31,12 +34,16 @@ def mass_in_mask(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
 
 
 def top_fraction_iou(maps: np.ndarray, masks: np.ndarray, top_fraction: float) -> np.ndarray:
-    """``[N]``: IoU of the pixels at or above the ``1 - top_fraction`` quantile with the mask."""
+    """``[N]``: IoU of the ``k = round(top_fraction * H * W)`` most salient pixels with the mask, ties at the cut shared."""
     scores = []
     for saliency, mask in zip(maps, masks, strict=True):
-        top = saliency >= np.quantile(saliency, 1 - top_fraction)
-        lesion = mask > 0
-        scores.append((top & lesion).sum() / max((top | lesion).sum(), 1))
+        values, lesion = saliency.ravel(), mask.ravel() > 0
+        k = max(int(round(top_fraction * values.size)), 1)
+        cut = np.partition(values, values.size - k)[values.size - k]  # the k-th largest value
+        above, tied = values > cut, values == cut
+        share_of_ties = (k - above.sum()) / tied.sum()
+        overlap = (above & lesion).sum() + share_of_ties * (tied & lesion).sum()
+        scores.append(overlap / (k + lesion.sum() - overlap))
     return _skip_empty(np.asarray(scores, np.float64), masks)
 
 

@@ -73,3 +73,19 @@ def test_set_backend_changes_that_one_line_and_refuses_an_unknown_backend(tmp_pa
     assert main(["--params", str(params), "set-backend", "torch"]) == 2
     assert "keras_backend: Input should be 'tensorflow' or 'jax'" in capsys.readouterr().err
     assert yaml.safe_load(params.read_text())["keras_backend"] == "jax"  # nothing written on error
+
+
+@pytest.mark.parametrize("profile", [None, "paper.yaml"])
+def test_the_default_training_adds_no_image_made_by_an_evaluation_perturbation(profile):
+    """PIC's blur made into training images teaches the model the evaluation it is then scored by:
+    with params.yaml, alone or under a profile, the training set holds the real images only."""
+    import numpy as np
+
+    from medsaliency.config import parse_params
+    from medsaliency.models.featureless import featureless_images
+
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    if profile:
+        merge_overlay(raw, yaml.safe_load((REPO / "profiles" / profile).read_text()))
+    images = np.random.default_rng(0).random((4, 16, 16, 1), np.float32)
+    assert featureless_images(images, parse_params(raw).train.featureless, seed=0).shape == (0, 16, 16, 1)

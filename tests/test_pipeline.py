@@ -281,12 +281,12 @@ def check_report(root: Path) -> None:
     assert markdown.count("### Agreement of the measures' method rankings") == 2 and "| road_gap |" in markdown
     assert markdown.count("### Sanity: data randomisation") == 2 and markdown.count("### Sanity: cascading randomisation") == 2
     html = (root / "outputs" / "report" / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 8 and "<table>" in html  # per dataset: 2 curves, 2 replicate figures
+    assert html.count("data:image/png;base64,") == 10 and "<table>" in html  # per dataset: 2 curves, 3 replicate figures
     page = (root / "docs" / "results.md").read_text()  # the docs site's results page: the report, and which run it shows
     digest = re.search(r"`dvc.lock` digest `([0-9a-f]{12})`", page)
     assert digest and digest.group(1) == lock_digest(root) and "on 20" in page and " cores)" in page
     figures = re.findall(r"\]\(results/([^)]+)\)", page)
-    assert len(figures) == 8 and all((root / "docs" / "results" / name).is_file() for name in figures)
+    assert len(figures) == 10 and all((root / "docs" / "results" / name).is_file() for name in figures)
     assert page.split("\n", 1)[0] == markdown.split("\n", 1)[0] and "| Grad-CAM |" in page
     client = store_client(root)
     (run,) = client.search_runs([client.get_experiment_by_name("report").experiment_id])

@@ -195,6 +195,7 @@ def test_each_dataset_opens_with_what_holds_across_its_replicates():
     assert "SmoothGrad ≈ XRAI" in row or "XRAI ≈ SmoothGrad" in row  # equal methods: no order claimed
     assert row.endswith("| none |")  # every method above Random
     assert "![m.ranks](figures/m.ranks.png)" in text and "![m.cd](figures/m.cd.png)" in text
+    assert text.index("![m.cd](figures/m.cd.png)") < text.index("| measure | methods by mean rank"), "figures before the tables"
     assert "### Sanity: the seed floor" not in text  # no floor measured
     beats = text.split("#### P(row beats column), SIC AUC (higher better)")[1].split("\n\n")[1].splitlines()
     assert beats[0] == "|  | Grad-CAM | SmoothGrad | XRAI | Random |" or beats[0] == "|  | Grad-CAM | XRAI | SmoothGrad | Random |"
@@ -208,3 +209,22 @@ def test_the_weight_randomisation_ssim_stands_beside_the_seed_floor():
     table = table_under("\n" + "\n".join(text), "Sanity: the seed floor")
     assert table[0] == "| method | SSIM, weight-randomised model | SSIM, another seed | Spearman, another seed |"
     assert table[1:] == ["| Grad-CAM | 0.310 | 0.620 | 0.700 |", "| Random | n/a | 1.000 | 1.000 |"]
+
+
+def test_the_replicate_figures_are_drawn_for_every_measure(tmp_path):
+    """Mean-rank heatmap, forest plots and critical-difference diagrams, one file each, paths relative to the report."""
+    from PIL import Image
+
+    from medsaliency.reporting.replicate_figures import replicate_figures
+
+    rng = np.random.default_rng(0)
+    methods = ["gradcam", "smoothgrad", "xrai_full", "random"]
+    statistics = {}
+    for measure in ("sic_auc", "aic_auc", "insertion_auc", "deletion_auc"):
+        cube = np.array([0.8, 0.5, 0.4, 0.1])[None, :, None] + rng.normal(0, 0.05, (3, 4, 12))
+        statistics[measure] = measure_statistics(cube, methods, np.repeat(np.arange(4), 3), 1, 200, 0.95, np.random.default_rng(1))
+    paths = replicate_figures("ds.net", statistics, tmp_path)
+    assert paths == [f"figures/ds.net.replicates.{kind}.png" for kind in ("ranks", "forest", "cd")]
+    forest = Image.open(tmp_path / paths[1])
+    assert forest.width > 900 and forest.height > 300  # 3 panels across, 2 rows for 4 measures
+    assert np.asarray(forest.convert("L")).std() > 10  # something is drawn

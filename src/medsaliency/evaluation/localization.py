@@ -38,7 +38,7 @@ def top_fraction_iou(maps: np.ndarray, masks: np.ndarray, top_fraction: float) -
     scores = []
     for saliency, mask in zip(maps, masks, strict=True):
         values, lesion = saliency.ravel(), mask.ravel() > 0
-        k = max(int(round(top_fraction * values.size)), 1)
+        k = max(round(top_fraction * values.size), 1)
         cut = np.partition(values, values.size - k)[values.size - k]  # the k-th largest value
         above, tied = values > cut, values == cut
         share_of_ties = (k - above.sum()) / tied.sum()

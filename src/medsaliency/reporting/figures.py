@@ -25,10 +25,7 @@ def heatmap_grid(
     ``images``: ``[N, H, W, C]`` in [0, 1]; ``masks``: ``[N, H, W]`` (or None); ``maps``:
     method -> ``[N, H, W]``. Written to ``path`` as a PNG; returns ``path``.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     rows, columns = len(images), len(maps) + 1
     figure, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.7 * rows), squeeze=False)
@@ -48,7 +45,7 @@ def heatmap_grid(
     for axis in axes.flat:
         axis.set_xticks([])
         axis.set_yticks([])
-    return _save(figure, path)
+    return save(figure, path)
 
 
 def _display_range(saliency: np.ndarray) -> np.ndarray:
@@ -63,10 +60,7 @@ def information_curves(
     x: np.ndarray, curves: dict[str, np.ndarray], aucs: dict[str, float], labels: dict[str, str], title: str, path: Path
 ) -> Path:
     """The paper's aggregated AIC/SIC figure: one line per method, its AUC in the legend."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure, axis = plt.subplots(figsize=(6.4, 4.8))
     for method, y in curves.items():
@@ -75,7 +69,7 @@ def information_curves(
     axis.set(xlabel="normalised information (entropy)", ylabel="normalised performance", title=title, xlim=(0, 1), ylim=(0, 1.02))
     axis.legend(fontsize=7, loc="lower right")
     axis.grid(alpha=0.3)
-    return _save(figure, path)
+    return save(figure, path)
 
 
 def removal_curves(
@@ -83,10 +77,7 @@ def removal_curves(
 ) -> Path:
     """One panel per curve kind (insertion, deletion, ROAD MoRF / LeRF): ``panels`` title ->
     ``(x [P], method -> mean curve [P], x label)``, the explained class's probability on the y axis."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.6), squeeze=False, sharey=True)
     for axis, (panel, (x, curves, xlabel)) in zip(axes[0], panels.items(), strict=True):
@@ -97,16 +88,13 @@ def removal_curves(
     axes[0, 0].set_ylabel("probability of the explained class (mean over images)")
     axes[0, -1].legend(fontsize=6, loc="best")
     figure.suptitle(title, fontsize=9)
-    return _save(figure, path)
+    return save(figure, path)
 
 
 def cascading_similarity(steps: dict[str, dict[str, float]], labels: dict[str, str], title: str, path: Path) -> Path:
     """The cascading randomisation: x = the layers randomised from the top down (cumulative), y = the
     mean SSIM of each method's maps with the trained model's; ``steps``: step label -> method -> SSIM."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     names = list(steps)
     methods = list(steps[names[0]])
@@ -117,7 +105,7 @@ def cascading_similarity(steps: dict[str, dict[str, float]], labels: dict[str, s
     axis.set(title=title, xlabel="randomised from the top down to this layer", ylabel="SSIM with the trained model's maps", ylim=(0, 1.02))
     axis.legend(fontsize=7)
     axis.grid(alpha=0.3)
-    return _save(figure, path)
+    return save(figure, path)
 
 
 def blurred_strip(images: np.ndarray, scores: np.ndarray, thresholds: list[float], row_labels: list[str], title: str, path: Path) -> Path:
@@ -125,10 +113,7 @@ def blurred_strip(images: np.ndarray, scores: np.ndarray, thresholds: list[float
 
     ``images`` uint8 ``[M, T, H, W(, C)]``, ``scores`` ``[M, T]`` (the explained class's softmax).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     rows, columns = scores.shape
     figure, axes = plt.subplots(rows, columns, figsize=(1.2 * columns, 1.3 * rows + 0.4), squeeze=False)
@@ -141,49 +126,11 @@ def blurred_strip(images: np.ndarray, scores: np.ndarray, thresholds: list[float
             axis.set_yticks([])
         axes[row, 0].set_ylabel(row_labels[row], fontsize=7)
     figure.suptitle(title, fontsize=9)
-    return _save(figure, path)
+    return save(figure, path)
 
 
-def mean_rank_heatmap(mean_ranks: np.ndarray, measures: list[str], methods: list[str], title: str, path: Path) -> Path:
-    """Methods (rows) x measures (columns): each method's mean rank over the replicates (1 = best), annotated.
-
-    ``mean_ranks`` ``[M, Q]`` (NaN: not scored)."""
-    plt = _pyplot()
-    figure, axis = plt.subplots(figsize=(0.9 * len(measures) + 2.6, 0.38 * len(methods) + 1.4))
-    image = axis.imshow(mean_ranks, cmap="viridis_r", aspect="auto", vmin=1, vmax=len(methods))
-    for (row, column), value in np.ndenumerate(mean_ranks):
-        if np.isfinite(value):
-            axis.text(
-                column, row, f"{value:.1f}", ha="center", va="center", fontsize=7, color="white" if value > len(methods) / 2 else "black"
-            )
-    axis.set_xticks(range(len(measures)), measures, rotation=40, ha="right", fontsize=7)
-    axis.set_yticks(range(len(methods)), methods, fontsize=7)
-    axis.set_title(title, fontsize=9)
-    figure.colorbar(image, ax=axis, label="mean rank (1 = best)")
-    return _save(figure, path)
-
-
-def critical_difference_diagrams(diagrams: dict[str, tuple[dict[str, float], np.ndarray]], title: str, path: Path) -> Path:
-    """One critical-difference diagram (Demšar 2006, drawn by ``scikit-posthocs``) per measure:
-    ``diagrams[measure] = (method label -> mean rank, Nemenyi p-values [M, M] in that order)``;
-    methods joined by a bar are not told apart at p < 0.05."""
-    import pandas as pd
-    import scikit_posthocs
-
-    plt = _pyplot()
-    shown = {name: value for name, value in diagrams.items() if np.isfinite(value[1]).all()}
-    figure, axes = plt.subplots(len(shown), 1, figsize=(8.0, 1.9 * len(shown) + 0.4), squeeze=False)
-    for axis, (measure, (ranks, p_values)) in zip(axes[:, 0], shown.items(), strict=True):
-        names = list(ranks)
-        scikit_posthocs.critical_difference_diagram(
-            pd.Series(ranks), pd.DataFrame(p_values, index=names, columns=names), ax=axis, label_props={"fontsize": 7}
-        )
-        axis.set_title(measure, fontsize=8)
-    figure.suptitle(title, fontsize=9)
-    return _save(figure, path)
-
-
-def _pyplot():
+def pyplot():
+    """``matplotlib.pyplot`` on the Agg backend (files only, no display)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -192,7 +139,8 @@ def _pyplot():
     return plt
 
 
-def _save(figure, path: Path) -> Path:
+def save(figure, path: Path) -> Path:
+    """Write ``figure`` to ``path`` (PNG, 110 dpi, parents created), close it; returns ``path``."""
     import matplotlib.pyplot as plt
 
     figure.tight_layout()

@@ -133,12 +133,14 @@ def replicates_section(model: str, replicates: Replicates, labels: dict[str, str
         f"### What holds across {models} models of {model}'s configuration",
         "",
         f"The champion and {models - 1} models of its configuration trained again with other seeds, each explaining the same "
-        f"test images.{trained} Methods are listed by mean rank over the models; `>` marks an adjacent pair whose order holds "
+        f"test images.{trained} The figures show each method's mean rank per measure (1 = best); its mean with the 95% interval "
+        "over models, patients and images (dashed: Random's mean); and the critical-difference diagrams (methods joined by a bar "
+        "are not told apart, Nemenyi p >= 0.05). In the table, methods are listed by mean rank; `>` marks an adjacent pair "
+        "whose order holds "
         "(the 95% interval of P(left beats right), resampling models, patients and images, excludes 1/2), `≈` one that does not. "
         "W, tau and alpha leave Random out.",
         "",
-        *[f"![{Path(figure).stem}]({figure})" for figure in replicates.figures[:1]],
-        "",
+        *[line for figure in replicates.figures for line in (f"![{Path(figure).stem}]({figure})", "")],
         _table(
             [
                 "measure",
@@ -151,8 +153,6 @@ def replicates_section(model: str, replicates: Replicates, labels: dict[str, str
             ],
             [_replicate_row(name, stats, labels) for name, stats in statistics.items()],
         ),
-        "",
-        *[f"![{Path(figure).stem}]({figure})" for figure in replicates.figures[1:]],
     ]
     for name, stats in statistics.items():
         if MEASURES[name].headline:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from medsaliency.config import Params, load_params
 from medsaliency.errors import DataError
 from medsaliency.io.artifacts import RegisteredModel, RegistryRecord, TuneSummary
@@ -79,10 +77,8 @@ def collect(dataset_name: str, params: Params, root: Path, folder: Path) -> Data
 
 def _replicates(dataset_name: str, name: str, root: Path, folder: Path) -> Replicates | None:
     """The replicates stage's statistics of ``name`` with their figures drawn (None: it did not run or had no replicates)."""
-    from medsaliency.attribution.methods import LABELS
-    from medsaliency.evaluation.measures import MEASURES
     from medsaliency.evaluation.replicates import RANKED_MEASURES, MeasureStatistics
-    from medsaliency.reporting.figures import critical_difference_diagrams, mean_rank_heatmap
+    from medsaliency.reporting.replicate_figures import replicate_figures
 
     path = root / replicates_details_dir(dataset_name) / f"{name}.statistics.json"
     if not path.is_file():
@@ -92,21 +88,8 @@ def _replicates(dataset_name: str, name: str, root: Path, folder: Path) -> Repli
     summary = read_json(root / replicates_metrics_dir(dataset_name) / f"{name}.json", MISSING)
     if not statistics or summary.get("models", 1) < 2:
         return None
-    first = next(iter(statistics.values()))
-    ranks = np.stack([[stats.mean_rank[stats.methods.index(m)] for m in first.ranked] for stats in statistics.values()], axis=1)
-    heatmap, diagrams = Path("figures") / f"{name}.replicates.ranks.png", Path("figures") / f"{name}.replicates.cd.png"
-    titles = [MEASURES[measure].label for measure in statistics]
-    mean_rank_heatmap(
-        ranks, titles, [LABELS.get(m, m) for m in first.ranked], f"{name}: mean rank over {first.replicates} models", folder / heatmap
-    )
-    cd = {
-        MEASURES[measure].title: ({LABELS.get(m, m): float(stats.mean_rank[stats.methods.index(m)]) for m in stats.ranked}, stats.nemenyi)
-        for measure, stats in statistics.items()
-    }
-    critical_difference_diagrams(
-        cd, f"{name}: critical differences (Nemenyi after Friedman, p < 0.05) over {first.replicates} models", folder / diagrams
-    )
-    return Replicates(statistics, summary.get("replicates", {}), [heatmap.as_posix(), diagrams.as_posix()], summary.get("seed_floor", {}))
+    figures = replicate_figures(name, statistics, folder)
+    return Replicates(statistics, summary.get("replicates", {}), figures, summary.get("seed_floor", {}))
 
 
 def _classification_row(entry: RegisteredModel, dataset_name: str, explained: list[str], root: Path) -> dict:

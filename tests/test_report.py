@@ -44,6 +44,10 @@ def metrics(auc: float, p: float, with_lesions: bool) -> dict:
         marker_mass_ci_low={"gradcam": 0.01, "random": 0.03},
         marker_mass_ci_high={"gradcam": 0.03, "random": 0.05},
         marker_mass_p_vs_random={"gradcam": 0.001},
+        marker_in_top={"gradcam": 0.3, "random": 0.1},
+        marker_in_top_ci_low={"gradcam": 0.2, "random": 0.08},
+        marker_in_top_ci_high={"gradcam": 0.4, "random": 0.12},
+        marker_in_top_p_vs_random={"gradcam": 0.001},
         shortcut={"planted": 1.0, "accuracy_with_marker": 0.95, "accuracy_without_marker": 0.4},
     )
     return result
@@ -109,8 +113,8 @@ def test_shortcut_table_ranks_methods_by_their_saliency_on_the_marker(tmp_path):
     text = dataset_section(results(tmp_path), ["gradcam", "random"], LABELS)
     section = text.split("### Saliency on the marker region, ds.small_cnn: planted shortcut")[1]
     assert "with the marker 0.950, without it 0.400" in section
-    assert section.index("| 1 | Random | 0.040 [0.030, 0.050] | 1.000 |") < section.index(
-        "| 2 | Grad-CAM | 0.020 [0.010, 0.030]** | 0.500 |"
+    assert section.index("| 1 | Random | 0.040 [0.030, 0.050] | 1.000 | 0.100 [0.080, 0.120] | 1.000 |") < section.index(
+        "| 2 | Grad-CAM | 0.020 [0.010, 0.030]** | 0.500 | 0.300 [0.200, 0.400]** | 3.000 |"
     )
 
 
@@ -119,13 +123,16 @@ def test_shortcut_comparison_ranks_methods_by_their_share_on_the_marker_against_
 
     def run(model, shares, accuracy):
         metrics = {"classification/accuracy_with_marker": 1.0, "classification/accuracy_without_marker": accuracy}
-        return ExplanationRun(model, "1", "abc", "d1", metrics, {m: {"shortcut/marker_mass": v} for m, v in shares.items()})
+        scores = {m: {"shortcut/marker_mass": mass, "shortcut/marker_in_top": top} for m, (mass, top) in shares.items()}
+        return ExplanationRun(model, "1", "abc", "d1", metrics, scores)
 
-    clean = run("ds.small_cnn", {"gradcam": 0.001, "random": 0.006}, 0.9)
-    planted = run("ds.small_cnn.shortcut", {"gradcam": 0.03, "random": 0.006}, 0.4)
+    clean = run("ds.small_cnn", {"gradcam": (0.001, 0.05), "random": (0.006, 0.1)}, 0.9)
+    planted = run("ds.small_cnn.shortcut", {"gradcam": (0.03, 0.8), "random": (0.006, 0.1)}, 0.4)
     text = comparison_markdown("ds", {"clean": clean, "shortcut": planted}, LABELS)
     assert "1.000 as explained, 0.400 without the marker" in text
-    assert text.index("| 1 | Grad-CAM | 0.001 | 0.030 | 0.029 | 5.000 |") < text.index("| 2 | Random | 0.006 | 0.006 | 0.000 | 1.000 |")
+    assert text.index("| 1 | Grad-CAM | 0.001 | 0.030 | 0.029 | 5.000 | 0.050 -> 0.800 | 8.000 |") < text.index(
+        "| 2 | Random | 0.006 | 0.006 | 0.000 | 1.000 | 0.100 -> 0.100 | 1.000 |"
+    )
     only_clean = comparison_markdown("ds", {"clean": clean}, LABELS)
     assert "- shortcut: no evaluated explanation run in MLflow yet" in only_clean and "| rank |" not in only_clean
 

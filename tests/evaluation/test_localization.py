@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from medsaliency.evaluation.localization import mass_in_mask, pointing_game, top_fraction_iou
+from medsaliency.evaluation.localization import mass_in_mask, pointing_game, top_fraction_coverage, top_fraction_iou
 
 
 def test_pointing_game_and_mass_in_mask_by_hand():
@@ -44,3 +44,13 @@ def test_top_fraction_iou_shares_the_pixels_tied_at_the_cut():
     overlap = 2 + (2 / 14) * 6  # 6 of the tied zeros lie in the mask
     flat = 4 * 8 / 16  # map 1 is flat: k = 4 places shared by all 16 pixels, 8 in the mask
     np.testing.assert_allclose(top_fraction_iou(maps, masks, 0.25), [overlap / (4 + 8 - overlap), flat / (4 + 8 - flat)])
+
+
+def test_top_fraction_coverage_is_the_share_of_the_region_among_the_most_salient_pixels():
+    """Confounder sensitivity: a map on the marker covers it; a flat map covers the top fraction of it, however sharp."""
+    markers = np.zeros((3, 4, 4), np.uint8)
+    markers[:, 0, :2] = 1  # a 2-pixel marker
+    maps = np.zeros((3, 4, 4), np.float32)
+    maps[0, 0, 0] = maps[0, 0, 1] = 1.0  # both marker pixels in the top 4 (25%)
+    maps[1, 3, 3] = 100.0  # one sharp peak off the marker: the 15 zeros share the 3 places left
+    np.testing.assert_allclose(top_fraction_coverage(maps, markers, 0.25), [1.0, 3 / 15, 0.25])

@@ -7,7 +7,9 @@
 - top-k IoU: IoU between the ``top_fraction`` most salient pixels (``k`` of them) and the mask;
   where pixels tie at the cut, each tied pixel counts as selected in the share that is left of ``k``
   (the expected overlap of taking the ties at random), so a plateau never selects more than ``k``
-  pixels and none of its pixels is favoured by its position.
+  pixels and none of its pixels is favoured by its position;
+- top-k coverage: the share of the mask's pixels among the ``top_fraction`` most salient (same tie
+  rule): the confounder sensitivity of Sun et al. (MICCAI 2023) when the mask is a shortcut marker.
 
 Maps ``[N, H, W]``, masks ``[N, H, W]`` (nonzero = lesion); images with an empty mask are
 skipped (NaN). Only meaningful where the masks mark what the class is about (lesions), so
@@ -37,14 +39,30 @@ def top_fraction_iou(maps: np.ndarray, masks: np.ndarray, top_fraction: float) -
     """``[N]``: IoU of the ``k = round(top_fraction * H * W)`` most salient pixels with the mask, ties at the cut shared."""
     scores = []
     for saliency, mask in zip(maps, masks, strict=True):
-        values, lesion = saliency.ravel(), mask.ravel() > 0
-        k = max(round(top_fraction * values.size), 1)
-        cut = np.partition(values, values.size - k)[values.size - k]  # the k-th largest value
-        above, tied = values > cut, values == cut
-        share_of_ties = (k - above.sum()) / tied.sum()
-        overlap = (above & lesion).sum() + share_of_ties * (tied & lesion).sum()
-        scores.append(overlap / (k + lesion.sum() - overlap))
+        overlap, k, area = _top_overlap(saliency, mask, top_fraction)
+        scores.append(overlap / (k + area - overlap))
     return _skip_empty(np.asarray(scores, np.float64), masks)
+
+
+def top_fraction_coverage(maps: np.ndarray, masks: np.ndarray, top_fraction: float) -> np.ndarray:
+    """``[N]``: the share of the mask's pixels among the map's ``top_fraction`` most salient, ties at the
+    cut shared (a map that ignores the region scores about ``top_fraction``; one that singles it out, 1)."""
+    scores = []
+    for saliency, mask in zip(maps, masks, strict=True):
+        overlap, _, area = _top_overlap(saliency, mask, top_fraction)
+        scores.append(overlap / max(area, 1))
+    return _skip_empty(np.asarray(scores, np.float64), masks)
+
+
+def _top_overlap(saliency: np.ndarray, mask: np.ndarray, top_fraction: float) -> tuple[float, int, int]:
+    """(pixels of ``mask`` among the ``k`` most salient of ``saliency`` ``[H, W]``, ``k``, the mask's area);
+    the pixels tied at the cut each count in the share of the places left to them."""
+    values, inside = saliency.ravel(), mask.ravel() > 0
+    k = max(round(top_fraction * values.size), 1)
+    cut = np.partition(values, values.size - k)[values.size - k]  # the k-th largest value
+    above, tied = values > cut, values == cut
+    share_of_ties = (k - above.sum()) / tied.sum()
+    return float((above & inside).sum() + share_of_ties * (tied & inside).sum()), k, int(inside.sum())
 
 
 def _skip_empty(scores: np.ndarray, masks: np.ndarray) -> np.ndarray:

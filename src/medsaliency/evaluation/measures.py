@@ -112,6 +112,10 @@ def _marker_mass(maps: np.ndarray, inputs: MapInputs) -> np.ndarray | None:
     return localization.mass_in_mask(maps, inputs.markers)
 
 
+def _marker_in_top(maps: np.ndarray, inputs: MapInputs) -> np.ndarray | None:
+    return localization.top_fraction_coverage(maps, inputs.markers, inputs.top_fraction)
+
+
 def _sparseness(maps: np.ndarray, inputs: MapInputs) -> np.ndarray | None:
     return map_shape.sparseness(maps) if inputs.complexity else None
 
@@ -136,6 +140,9 @@ MEASURES: dict[str, Measure] = {
         Measure("mass_in_mask", "mass in mask", "higher", "localisation/mass_in_mask", "localisation", score=_mass_in_mask, ranks=True),
         Measure("top_iou", "top iou", "higher", "localisation/top_iou", "localisation", score=_top_iou),
         Measure("marker_mass", "share of saliency on the marker", "higher", "shortcut/marker_mass", "shortcut", score=_marker_mass),
+        Measure(
+            "marker_in_top", "marker pixels among the most salient", "higher", "shortcut/marker_in_top", "shortcut", score=_marker_in_top
+        ),
         Measure("sanity_ssim", "weight randomisation SSIM", "lower", "sanity/weight_ssim", "sanity", re_explains=True),
         Measure("random_logit_ssim", "RandomLogit SSIM", "lower", "sanity/random_logit_ssim", "sanity", re_explains=True),
         Measure("sparseness", "sparseness (Gini)", None, "complexity/sparseness", "map_shape", score=_sparseness),

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from medsaliency.evaluation.measures import MEASURES, Measure
 
-MAX_METHOD_METRICS = 60  # what one method run's page shows without scrolling through sections
+MAX_METHOD_METRICS = 64  # a method run stays one readable list of sections in the run page
 
 
 def _measure_keys(measure: Measure) -> dict[str, str]:

@@ -8,7 +8,10 @@ accuracy with and without the marker, and per saliency method the share of salie
 marker region in both runs (and, where masks mark lesions, on the lesion), ranked by how
 clearly the method exposes the shortcut (its share on the marker in the shortcut run, as a
 multiple of Random's). Random has no access to the model: its share
-is the marker's area in both runs, the check that the comparison is fair.
+is the marker's area in both runs, the check that the comparison is fair. The mass share favours
+sharp maps (a map with all its mass on a few pixels can put it all on the marker), so beside it
+stands the confounder sensitivity of Sun et al. (MICCAI 2023): the share of the marker's pixels
+among the map's most salient ``evaluation.top_fraction`` (Random: about that fraction).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 
 SHORTCUT_SUFFIX = ".shortcut"
 MARKER = "shortcut/marker_mass"  # keys of the method runs (medsaliency.mlops.tracking_layout)
+MARKER_IN_TOP = "shortcut/marker_in_top"
 LESION = "localisation/mass_in_mask"
 ACCURACY_WITH, ACCURACY_WITHOUT = "classification/accuracy_with_marker", "classification/accuracy_without_marker"
 
@@ -69,7 +73,9 @@ def comparison_markdown(dataset: str, runs: dict[str, ExplanationRun], labels: d
     methods = sorted((m for m in shortcut if MARKER in shortcut[m]), key=lambda m: -shortcut[m][MARKER])
     random_share = shortcut.get("random", {}).get(MARKER)
     lesion = any(LESION in scores for scores in shortcut.values())
+    random_top = shortcut.get("random", {}).get(MARKER_IN_TOP)
     header = ["rank", "method", "share on marker, clean", "share on marker, shortcut [95% CI]", "shift", "x Random (shortcut)"]
+    header += ["marker pixels in the top, clean -> shortcut", "x Random (shortcut)"]
     header += ["share on lesion, clean -> shortcut"] if lesion else []
     rows = []
     for rank, method in enumerate(methods, start=1):
@@ -79,6 +85,8 @@ def comparison_markdown(dataset: str, runs: dict[str, ExplanationRun], labels: d
         shift = _number(after - before) if before is not None else "n/a"
         ratio = _number(after / random_share) if random_share else "n/a"
         row = [str(rank), labels.get(method, method), _number(before), f"{after:.3f}{interval}", shift, ratio]
+        top_before, top_after = clean.get(method, {}).get(MARKER_IN_TOP), scores.get(MARKER_IN_TOP)
+        row += [f"{_number(top_before)} -> {_number(top_after)}", _number(top_after / random_top) if top_after and random_top else "n/a"]
         if lesion:
             row.append(f"{_number(clean.get(method, {}).get(LESION))} -> {_number(scores.get(LESION))}")
         rows.append(row)

@@ -276,8 +276,9 @@ def significance(p_value: float | None) -> str:
 
 def shortcut_section(model: str, metrics: dict, methods: list[str], labels: dict[str, str]) -> list[str]:
     """Markdown lines: the model's accuracy with and without the class-coded marker, and the methods
-    ranked by their share of saliency on the marker (with the ratio to Random's share). Without a
-    planted shortcut the same table is the clean baseline."""
+    ranked by their share of saliency on the marker (with the ratio to Random's share), and the share of the
+    marker's pixels among each map's most salient (confounder sensitivity). Without a planted shortcut the
+    same table is the clean baseline."""
     shortcut = metrics.get("shortcut", {})
     planted = bool(shortcut.get("planted"))
     title = "planted shortcut: methods ranked by how clearly they expose it" if planted else "no shortcut planted (clean baseline)"
@@ -289,11 +290,21 @@ def shortcut_section(model: str, metrics: dict, methods: list[str], labels: dict
     masses = metrics.get("marker_mass", {})
     reference = masses.get("random")
     ranked = sorted((m for m in methods if masses.get(m) is not None), key=lambda m: -masses[m])
+    in_top = metrics.get("marker_in_top", {})
+    top_reference = in_top.get("random")
     rows = [
-        [str(rank), labels.get(m, m), _score_cell(metrics, "marker_mass", m), _number(masses[m] / reference) if reference else "n/a"]
+        [
+            str(rank),
+            labels.get(m, m),
+            _score_cell(metrics, "marker_mass", m),
+            _number(masses[m] / reference) if reference else "n/a",
+            _score_cell(metrics, "marker_in_top", m) if m in in_top else "n/a",
+            _number(in_top[m] / top_reference) if m in in_top and top_reference else "n/a",
+        ]
         for rank, m in enumerate(ranked, start=1)
     ]
-    return [*lines, "", _table(["rank", "method", "share of saliency on the marker", "x Random"], rows)]
+    headers = ["rank", "method", "share of saliency on the marker", "x Random", "marker pixels among the most salient", "x Random"]
+    return [*lines, "", _table(headers, rows)]
 
 
 def faithfulness_section(model: str, metrics: dict, methods: list[str], labels: dict[str, str]) -> list[str]:

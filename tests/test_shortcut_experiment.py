@@ -20,9 +20,8 @@ def shortcut_run(first_run, tmp_path_factory) -> RetrainRun:
 def test_shortcut_experiment_sits_beside_the_clean_run_with_its_own_data_and_models(shortcut_run):
 
     root = shortcut_run.root
-    assert (
-        run(["git", "status", "--porcelain"], root).stdout == "" and "up to date" in run(["dvc", "status"], root).stdout
-    )  # workspace kept
+    changed = [line[3:] for line in run(["git", "status", "--porcelain"], root).stdout.splitlines()]
+    assert changed in ([], ["docs/shortcut.md"]) and "up to date" in run(["dvc", "status"], root).stdout  # workspace kept
     assert "shortcut" in run(["dvc", "exp", "list", "--name-only"], root).stdout
     client = store_client(root)
     experiment = client.get_experiment_by_name("covid_xray/explain")
@@ -41,4 +40,6 @@ def test_shortcut_experiment_sits_beside_the_clean_run_with_its_own_data_and_mod
     assert str(client.get_model_version_by_alias("covid_xray.small_cnn", "champion").version) == "1"  # the clean champion is untouched
     comparison = shortcut_run.summary
     assert "`covid_xray.small_cnn.shortcut` v1" in comparison and "`covid_xray.small_cnn` v1" in comparison
-    assert "share on marker, shortcut" in comparison and "| Random |" in comparison
+    assert "share on marker, shortcut" in comparison and "| Random |" in comparison and "marker pixels in the top" in comparison
+    page = (root / "docs" / "shortcut.md").read_text()  # the docs site's page: the comparison under its provenance
+    assert "Written by `make shortcut`" in page and comparison.split("\n", 1)[1] in page

@@ -184,20 +184,23 @@ def _shortcut_comparison(args: argparse.Namespace) -> int:
     from medsaliency.config import load_params
     from medsaliency.io.paths import shortcut_comparison_file
     from medsaliency.mlops.tracking import configure_mlflow
+    from medsaliency.reporting.results_page import write_shortcut_page
     from medsaliency.reporting.shortcut_comparison import comparison_markdown, latest_explanation_runs
 
     params = load_params(args.params)
     configure_mlflow(params.mlflow, args.root)
     intro = (
         "# The planted shortcut: which saliency methods expose it\n\n"
-        "Share of positive saliency on the class-coded marker region, mean over the test images.\n\n"
+        "Per method, mean over the test images: the share of positive saliency on the class-coded marker region, and the "
+        f"share of the marker's pixels among the map's {params.evaluation.top_fraction:.0%} most salient (confounder sensitivity).\n\n"
     )
     markdown = intro + "\n".join(comparison_markdown(name, latest_explanation_runs(name), LABELS) for name in params.datasets)
     target = args.root / shortcut_comparison_file()
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(markdown)
+    page = write_shortcut_page(markdown, args.root)
     print(markdown)
-    print(f"wrote {target}")
+    print(f"wrote {target} and {page}")
     return 0
 
 

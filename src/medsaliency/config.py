@@ -104,7 +104,8 @@ class ShortcutConfig(_Section):
 class FeaturelessConfig(_Section):
     """Outlier exposure with featureless images (see :mod:`medsaliency.models.featureless`):
     ``copies`` blurred copies of every training image, each interpolated from a random
-    ``known_fraction`` of its pixels, trained towards the uniform class distribution (0 = off)."""
+    ``known_fraction`` of its pixels (PIC's blur), trained towards the uniform class distribution
+    (0 = off, the default: it trains the model on an evaluation's perturbation)."""
 
     copies: int = Field(ge=0)
     known_fraction: float = Field(gt=0, lt=1)

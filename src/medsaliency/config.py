@@ -103,11 +103,13 @@ class ShortcutConfig(_Section):
 
 class FeaturelessConfig(_Section):
     """Outlier exposure with featureless images (see :mod:`medsaliency.models.featureless`):
-    ``copies`` blurred copies of every training image, each interpolated from a random
-    ``known_fraction`` of its pixels (PIC's blur), trained towards the uniform class distribution
-    (0 = off, the default: it trains the model on an evaluation's perturbation)."""
+    ``copies`` featureless copies of every training image trained towards the uniform class
+    distribution (0 = off), made by ``perturbation``: ``shuffle`` (its pixels in a random order, which
+    no measure uses) or ``blur`` (PIC's blur from a random ``known_fraction`` of the pixels: trains
+    the model on an evaluation's perturbation)."""
 
     copies: int = Field(ge=0)
+    perturbation: Literal["shuffle", "blur"]
     known_fraction: float = Field(gt=0, lt=1)
 
 

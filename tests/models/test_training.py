@@ -20,7 +20,12 @@ from medsaliency.models.training import (
     validate,
 )
 
-TRAIN = TrainConfig(patience=5, mixed_precision=False, deterministic=True, featureless=FeaturelessConfig(copies=1, known_fraction=0.01))
+TRAIN = TrainConfig(
+    patience=5,
+    mixed_precision=False,
+    deterministic=True,
+    featureless=FeaturelessConfig(copies=1, perturbation="shuffle", known_fraction=0.01),
+)
 
 
 def test_class_weights_are_balanced():
@@ -95,7 +100,7 @@ def test_inference_matches_training_mode_after_fitting():
 
 def test_featureless_copies_are_blurred_seeded_and_target_the_uniform_distribution():
     x = np.random.default_rng(4).random((3, 16, 16, 1), dtype=np.float32)
-    config = FeaturelessConfig(copies=2, known_fraction=0.05)
+    config = FeaturelessConfig(copies=2, perturbation="blur", known_fraction=0.05)
     extra = featureless_images(x, config, seed=1)
     assert extra.shape == (6, 16, 16, 1) and extra.dtype == np.float32
     assert extra[..., 0].std(axis=(1, 2)).mean() < x[..., 0].std(axis=(1, 2)).mean()  # blurred: less detail
@@ -103,6 +108,18 @@ def test_featureless_copies_are_blurred_seeded_and_target_the_uniform_distributi
     assert not np.array_equal(extra[:3], extra[3:])  # each copy its own random pixels
     assert featureless_images(x, config.model_copy(update={"copies": 0}), seed=1).shape == (0, 16, 16, 1)
     np.testing.assert_allclose(soft_targets(np.array([2, 0]), 1, 3), [[0, 0, 1], [1, 0, 0], [1 / 3, 1 / 3, 1 / 3]])
+
+
+def test_shuffled_copies_keep_each_images_pixels_in_a_seeded_random_order():
+    x = np.random.default_rng(4).random((3, 16, 16, 3), dtype=np.float32)
+    config = FeaturelessConfig(copies=2, perturbation="shuffle", known_fraction=0.05)
+    extra = featureless_images(x, config, seed=1)
+    assert extra.shape == (6, 16, 16, 3) and extra.dtype == np.float32
+    for copy, source in zip(extra, np.concatenate([x, x]), strict=True):  # the same pixels (RGB triples kept together)
+        np.testing.assert_array_equal(np.unique(copy.reshape(-1, 3), axis=0), np.unique(source.reshape(-1, 3), axis=0))
+        assert not np.array_equal(copy, source)
+    np.testing.assert_array_equal(extra, featureless_images(x, config, seed=1))
+    assert not np.array_equal(extra[:3], extra[3:])  # each copy its own order
 
 
 def test_a_model_fitted_with_featureless_copies_is_unsure_of_featureless_images():

@@ -5,7 +5,15 @@ import base64
 import numpy as np
 
 from medsaliency.evaluation.replicates import measure_statistics
-from medsaliency.reporting.tables import DatasetResults, Replicates, dataset_section, seed_floor_section, significance, to_html
+from medsaliency.reporting.tables import (
+    DatasetResults,
+    Replicates,
+    dataset_section,
+    seed_floor_section,
+    significance,
+    to_html,
+    training_sentence,
+)
 
 LABELS = {"gradcam": "Grad-CAM", "random": "Random"}
 
@@ -235,3 +243,9 @@ def test_the_replicate_figures_are_drawn_for_every_measure(tmp_path):
     forest = Image.open(tmp_path / paths[1])
     assert forest.width > 900 and forest.height > 300  # 3 panels across, 2 rows for 4 measures
     assert np.asarray(forest.convert("L")).std() > 10  # something is drawn
+
+
+def test_the_report_says_what_the_models_were_trained_on():
+    assert "trained on the real images only" in training_sentence(0, "shuffle")
+    assert "1 featureless copy (shuffled pixels)" in training_sentence(1, "shuffle")
+    assert "trained on the evaluation's perturbation" in training_sentence(2, "blur")

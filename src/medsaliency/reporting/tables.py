@@ -100,6 +100,18 @@ def dataset_section(results: DatasetResults, methods: list[str], labels: dict[st
     return "\n".join(parts) + "\n"
 
 
+def training_sentence(copies: int, perturbation: str) -> str:
+    """What the models were trained on, as the report states it: the real images only, or with
+    featureless copies (outlier exposure), flagged where those copies are an evaluation's own perturbation."""
+    if copies == 0:
+        return (
+            "The models were trained on the real images only (no featureless copies), so PIC excludes the images whose "
+            "fully blurred version the model is not less sure of (see Images excluded from the curves)."
+        )
+    made = "PIC's own blur: the model was trained on the evaluation's perturbation" if perturbation == "blur" else f"{perturbation}d pixels"
+    return f"Each training image had {copies} featureless cop{'y' if copies == 1 else 'ies'} ({made}) trained towards the uniform distribution."
+
+
 def _sample_sentence(results: DatasetResults) -> str:
     """Which images the re-attribution tests used, per model (``n_randomization_images`` of ``n_images``)."""
     counts = ", ".join(

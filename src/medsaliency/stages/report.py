@@ -27,7 +27,7 @@ from medsaliency.io.paths import (
     tune_summary_file,
 )
 from medsaliency.reporting.results_page import write_results_page
-from medsaliency.reporting.tables import DatasetResults, Replicates, dataset_section, to_html
+from medsaliency.reporting.tables import DatasetResults, Replicates, dataset_section, to_html, training_sentence
 
 TITLE = "medsaliency: saliency methods compared"
 EXPERIMENT = "report"
@@ -48,7 +48,7 @@ def run(params_path: Path = Path("params.yaml"), root: Path = Path(".")) -> int:
             "intervals resample patients, then their images. "
             "Each dataset opens with what holds across the champion and the models of its configuration trained again with "
             "other seeds; every table after it comes from the champion alone, so an order between two methods there is "
-            "that model's.\n\n"
+            f"that model's. {training_sentence(params.train.featureless.copies, params.train.featureless.perturbation)}\n\n"
         )
         markdown = intro + "\n".join(sections)
         (folder / "report.md").write_text(markdown)

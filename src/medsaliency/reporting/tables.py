@@ -109,7 +109,8 @@ def training_sentence(copies: int, perturbation: str) -> str:
             "fully blurred version the model is not less sure of (see Images excluded from the curves)."
         )
     made = "PIC's own blur: the model was trained on the evaluation's perturbation" if perturbation == "blur" else f"{perturbation}d pixels"
-    return f"Each training image had {copies} featureless cop{'y' if copies == 1 else 'ies'} ({made}) trained towards the uniform distribution."
+    noun = "copy" if copies == 1 else "copies"
+    return f"Each training image had {copies} featureless {noun} ({made}) trained towards the uniform distribution."
 
 
 def _sample_sentence(results: DatasetResults) -> str:

@@ -276,6 +276,8 @@ def check_report(root: Path) -> None:
     assert "## brain_tumor" in markdown and "## covid_xray" in markdown and "| Grad-CAM |" in markdown
     assert markdown.count("### What holds across 3 models of") == 2
     assert markdown.index("### What holds across") < markdown.index("### Classification")
+    holds = markdown.split("### What holds across")[1].split("### Classification")[0]
+    assert "| SIC AUC (higher better) |" in holds and "on the marker" not in holds  # no shortcut planted: no marker ranking
     assert (root / "outputs" / "report" / "figures" / "brain_tumor.small_cnn.replicates.cd.png").stat().st_size > 10_000
     assert "pointing game" in markdown.split("## covid_xray")[0] and "pointing game" not in markdown.split("## covid_xray")[1]
     assert markdown.count("### Agreement of the measures' method rankings") == 2 and "| road_gap |" in markdown

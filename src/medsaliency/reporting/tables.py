@@ -151,7 +151,8 @@ def replicates_section(model: str, replicates: Replicates, labels: dict[str, str
         "are not told apart, Nemenyi p >= 0.05). In the table, methods are listed by mean rank; `>` marks an adjacent pair "
         "whose order holds "
         "(the 95% interval of P(left beats right), resampling models, patients and images, excludes 1/2), `≈` one that does not. "
-        "W, tau and alpha leave Random out.",
+        "W, tau and alpha leave Random out; tau is n/a where a model ties every method. The marker measures enter only where "
+        "a shortcut is planted.",
         "",
         *[line for figure in replicates.figures for line in (f"![{Path(figure).stem}]({figure})", "")],
         _table(

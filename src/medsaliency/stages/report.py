@@ -70,13 +70,21 @@ def collect(dataset_name: str, params: Params, root: Path, folder: Path) -> Data
         name: [_curve_figure(dataset_name, name, kind, metrics[name], params, root, folder) for kind in ("sic", "aic")]
         for name in explained
     }
-    replicates = {name: _replicates(dataset_name, name, root, folder) for name in explained}
+    replicates = {name: _replicates(dataset_name, name, _planted(metrics[name]), root, folder) for name in explained}
     present = {name: found for name, found in replicates.items() if found is not None}
     return DatasetResults(dataset_name, classification, metrics, figures, randomization, present)
 
 
-def _replicates(dataset_name: str, name: str, root: Path, folder: Path) -> Replicates | None:
-    """The replicates stage's statistics of ``name`` with their figures drawn (None: it did not run or had no replicates)."""
+def _planted(metrics: dict) -> bool:
+    """Whether the evaluated model's data carried the class-coded marker (the evaluate stage's ``shortcut.planted``)."""
+    return bool(metrics.get("shortcut", {}).get("planted"))
+
+
+def _replicates(dataset_name: str, name: str, planted: bool, root: Path, folder: Path) -> Replicates | None:
+    """The replicates stage's statistics of ``name`` with their figures drawn (None: it did not run or had no
+    replicates). Without a planted marker the marker measures are left out: they would rank the methods by
+    the saliency each puts on an empty corner."""
+    from medsaliency.evaluation.measures import MEASURES
     from medsaliency.evaluation.replicates import RANKED_MEASURES, MeasureStatistics
     from medsaliency.reporting.replicate_figures import replicate_figures
 
@@ -84,7 +92,8 @@ def _replicates(dataset_name: str, name: str, root: Path, folder: Path) -> Repli
     if not path.is_file():
         return None
     records = read_json(path, MISSING)
-    statistics = {measure: MeasureStatistics.from_record(records[measure]) for measure in RANKED_MEASURES if measure in records}
+    shown = [m for m in RANKED_MEASURES if m in records and (planted or MEASURES[m].group != "shortcut")]
+    statistics = {measure: MeasureStatistics.from_record(records[measure]) for measure in shown}
     summary = read_json(root / replicates_metrics_dir(dataset_name) / f"{name}.json", MISSING)
     if not statistics or summary.get("models", 1) < 2:
         return None

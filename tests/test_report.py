@@ -200,18 +200,20 @@ def test_each_dataset_opens_with_what_holds_across_its_replicates():
     cube = np.array([0.8, 0.5, 0.5, 0.1])[None, :, None] + rng.normal(0, 0.05, (4, 4, 12))
     stats = measure_statistics(cube, methods, np.repeat(np.arange(4), 3), 1, 300, 0.95, np.random.default_rng(1))
     test = {"1000": {"macro_f1": 0.95, "lowest_class_recall": 0.9}, "1001": {"macro_f1": 0.97, "lowest_class_recall": 0.85}}
-    replicates = Replicates({"sic_auc": stats}, test, ["figures/m.ranks.png", "figures/m.cd.png"])
+    replicates = Replicates({"road_gap": stats, "sic_auc": stats}, test, ["figures/m.ranks.png", "figures/m.cd.png"])
     labels = {**LABELS, "smoothgrad": "SmoothGrad", "xrai_full": "XRAI"}
     text = dataset_section(DatasetResults("ds", [], {}, {}, replicates={"ds.net": replicates}), methods, labels)
     assert text.index("### What holds across 4 models of ds.net's configuration") < text.index("### Classification")
     assert "test macro-F1: 0.950-0.970; lowest class recall at least 0.850" in text
-    row = table_under(text, "What holds")[1]
+    row = table_under(text, "What holds")[2]
     assert row.startswith("| SIC AUC (higher better) | Grad-CAM > ")  # the clear leader's order holds
     assert "SmoothGrad ≈ XRAI" in row or "XRAI ≈ SmoothGrad" in row  # equal methods: no order claimed
     assert row.endswith("| none |")  # every method above Random
     assert "![m.ranks](figures/m.ranks.png)" in text and "![m.cd](figures/m.cd.png)" in text
     assert text.index("![m.cd](figures/m.cd.png)") < text.index("| measure | methods by mean rank"), "figures before the tables"
     assert "### Sanity: the seed floor" not in text  # no floor measured
+    srg = "#### P(row beats column), ROAD LeRF - MoRF (SRG) (higher better)"
+    assert srg in text and text.index("#### P(row beats column), SIC AUC") < text.index(srg)  # every measure, headline ones first
     beats = text.split("#### P(row beats column), SIC AUC (higher better)")[1].split("\n\n")[1].splitlines()
     assert beats[0] == "|  | Grad-CAM | SmoothGrad | XRAI | Random |" or beats[0] == "|  | Grad-CAM | XRAI | SmoothGrad | Random |"
     assert beats[2].startswith("| Grad-CAM |  | **1.00 [") and beats[2].count("**") == 6  # the leader beats all three

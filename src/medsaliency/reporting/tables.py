@@ -168,9 +168,9 @@ def replicates_section(model: str, replicates: Replicates, labels: dict[str, str
             [_replicate_row(name, stats, labels) for name, stats in statistics.items()],
         ),
     ]
-    for name, stats in statistics.items():
-        if MEASURES[name].headline:
-            lines += ["", *beats_table(name, stats, labels)]
+    headline_first = sorted(statistics, key=lambda name: not MEASURES[name].headline)  # stable: table order within each
+    for name in headline_first:
+        lines += ["", *beats_table(name, statistics[name], labels)]
     return lines
 
 

@@ -264,6 +264,8 @@ def check_replicates(root: Path, dataset: str) -> None:
     runs = client.search_runs([client.get_experiment_by_name(f"{dataset}/replicates").experiment_id])
     assert sorted(run.data.params["seed"] for run in runs) == ["1000", "1001"]
     assert all("insertion_auc.gradcam" in run.data.metrics and "test_macro_f1" in run.data.metrics for run in runs)
+    inputs = [[(item.dataset.name, item.tags[0].value) for item in run.inputs.dataset_inputs] for run in runs]
+    assert inputs == [[(dataset, "training")]] * 2  # the UI's Dataset column names what each replicate was trained on
     versions = client.search_model_versions(f"name = '{dataset}.small_cnn.replicate'")
     assert sorted(version.tags["seed"] for version in versions) == ["1000", "1001"]
     assert all(version.tags["never_promote"] == "true" for version in versions)

@@ -47,18 +47,20 @@ def log_replicate(
     params: Params,
     root: Path,
 ) -> ReplicateVersion:
-    """The replicate's run (seed, hyperparameters, ``test_*`` scores, the model) and its registered version."""
+    """The replicate's run (seed, hyperparameters, ``test_*`` scores, the prepared dataset it was trained on
+    as a ``training`` input, the model) and its registered version."""
     import mlflow
 
     from medsaliency.mlops.best_model import log_keras_model
     from medsaliency.mlops.registry import NEVER_PROMOTE_TAG, ModelRegistry
-    from medsaliency.mlops.tracking import ensure_experiment, experiment_name, run_tags
+    from medsaliency.mlops.tracking import ensure_experiment, experiment_name, log_prepared_dataset, prepared_md5, run_tags
 
     experiment = ensure_experiment(experiment_name(dataset, EXPERIMENT_PURPOSE), mlflow.get_tracking_uri())
     tags = {**run_tags(dataset, EXPERIMENT_PURPOSE, root, backbone, params.keras_backend), "replicate_of": model_name}
     with mlflow.start_run(experiment_id=experiment, run_name=f"{model_name} seed {seed}", tags=tags) as run:
         mlflow.log_params({SEED_PARAM: seed, **{f"hp.{key}": value for key, value in hp.model_dump().items()}})
         mlflow.log_metrics({f"test_{key}": value for key, value in test.items()})
+        log_prepared_dataset(run.info.run_id, dataset, prepared_md5(dataset, root), "training")
         info = log_keras_model(model, example)
     name = f"{model_name}.{REPLICATE_SUFFIX}"
     description = f"{model_name}'s configuration trained again with other seeds (replicates of the method comparison); never promoted"

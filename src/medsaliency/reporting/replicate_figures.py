@@ -18,6 +18,7 @@ from medsaliency.attribution.methods import LABELS
 from medsaliency.evaluation.measures import MEASURES, REFERENCE_METHOD
 from medsaliency.evaluation.replicates import MeasureStatistics
 from medsaliency.reporting.figures import pyplot, save
+from medsaliency.reporting.tables import by_mean_rank
 
 FOREST_COLUMNS = 3
 
@@ -50,8 +51,7 @@ def forest_plots(statistics: dict[str, MeasureStatistics], title: str, path: Pat
     methods = len(next(iter(statistics.values())).methods)
     figure, axes = plt.subplots(rows, FOREST_COLUMNS, figsize=(3.4 * FOREST_COLUMNS, (0.2 * methods + 0.9) * rows + 0.4), squeeze=False)
     for axis, (measure, stats) in zip(axes.flat, statistics.items(), strict=False):  # spare panels hidden below
-        order = sorted(stats.ranked, key=lambda m: stats.mean_rank[stats.methods.index(m)])
-        order += [m for m in stats.methods if m not in stats.ranked]
+        order = by_mean_rank(stats)
         index = [stats.methods.index(m) for m in order]
         y = np.arange(len(order))[::-1]
         mean, low, high = stats.mean[index], stats.low[index], stats.high[index]

@@ -83,10 +83,10 @@ def comparison_markdown(dataset: str, runs: dict[str, ExplanationRun], labels: d
         after, low, high = scores[MARKER], scores.get(MARKER + "_ci_low"), scores.get(MARKER + "_ci_high")
         interval = f" [{low:.3f}, {high:.3f}]" if low is not None and high is not None else ""
         shift = _number(after - before) if before is not None else "n/a"
-        ratio = _number(after / random_share) if random_share else "n/a"
+        ratio = _ratio(after, random_share)
         row = [str(rank), labels.get(method, method), _number(before), f"{after:.3f}{interval}", shift, ratio]
         top_before, top_after = clean.get(method, {}).get(MARKER_IN_TOP), scores.get(MARKER_IN_TOP)
-        row += [f"{_number(top_before)} -> {_number(top_after)}", _number(top_after / random_top) if top_after and random_top else "n/a"]
+        row += [f"{_number(top_before)} -> {_number(top_after)}", _ratio(top_after, random_top)]
         if lesion:
             row.append(f"{_number(clean.get(method, {}).get(LESION))} -> {_number(scores.get(LESION))}")
         rows.append(row)
@@ -96,6 +96,10 @@ def comparison_markdown(dataset: str, runs: dict[str, ExplanationRun], labels: d
         *("| " + " | ".join(row) + " |" for row in rows),
     ]
     return "\n".join([*lines, "", *table]) + "\n"
+
+
+def _ratio(value: float | None, reference: float | None) -> str:
+    return _number(value / reference) if value is not None and reference else "n/a"
 
 
 def _number(value: float | None) -> str:

@@ -174,12 +174,15 @@ def replicates_section(model: str, replicates: Replicates, labels: dict[str, str
     return lines
 
 
+def by_mean_rank(stats: MeasureStatistics) -> list[str]:
+    """The ranked methods, best mean rank first, then the unranked one (Random): the order of every replicate table and figure."""
+    return sorted(stats.ranked, key=lambda m: stats.mean_rank[stats.methods.index(m)]) + [m for m in stats.methods if m not in stats.ranked]
+
+
 def beats_table(name: str, stats: MeasureStatistics, labels: dict[str, str]) -> list[str]:
     """Markdown lines: P(row beats column) on ``name`` with its 95% interval, methods in mean-rank order
     (Random last); in bold where the interval excludes 1/2, so that the order holds."""
-    order = sorted(stats.ranked, key=lambda m: stats.mean_rank[stats.methods.index(m)]) + [
-        m for m in stats.methods if m not in stats.ranked
-    ]
+    order = by_mean_rank(stats)
     index = [stats.methods.index(m) for m in order]
 
     def cell(i: int, j: int) -> str:
@@ -311,9 +314,9 @@ def shortcut_section(model: str, metrics: dict, methods: list[str], labels: dict
             str(rank),
             labels.get(m, m),
             _score_cell(metrics, "marker_mass", m),
-            _number(masses[m] / reference) if reference else "n/a",
-            _score_cell(metrics, "marker_in_top", m) if m in in_top else "n/a",
-            _number(in_top[m] / top_reference) if m in in_top and top_reference else "n/a",
+            _ratio(masses[m], reference),
+            _score_cell(metrics, "marker_in_top", m),
+            _ratio(in_top.get(m), top_reference),
         ]
         for rank, m in enumerate(ranked, start=1)
     ]
@@ -451,6 +454,11 @@ def _exclusion_row(model: str, metrics: dict, reasons: list[str]) -> list[str]:
         str(int(metrics.get("n_images", 0))),
         *(str(int(excluded.get(kind, {}).get(reason, 0))) for kind in ("aic", "sic") for reason in reasons),
     ]
+
+
+def _ratio(value: float | None, reference: float | None) -> str:
+    """``value / reference`` to 3 decimals; ``n/a`` without a value or a nonzero reference."""
+    return _number(value / reference) if value is not None and reference else "n/a"
 
 
 def _number(value) -> str:

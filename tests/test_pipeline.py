@@ -186,6 +186,9 @@ def check_evaluation(root: Path, dataset: str) -> None:
     assert steps == ["01_probabilities", "04_conv3", "06_conv1"]  # tiny params: 3 of the 6 blocks, top down
     assert all(metrics["cascading_ssim"][step]["random"] == 1.0 for step in steps)
     assert metrics["cascading_ssim"]["06_conv1"]["gradcam"] == metrics["sanity_ssim"]["gradcam"]  # the last step is the whole check
+    reactive = metrics["reactivity"]  # every tested measure scored on the randomised model's maps (None: not above Random)
+    assert {"sic_auc", "aic_auc", "insertion_auc", "deletion_auc", "road_gap", "marker_mass"} <= set(reactive)
+    assert all(set(by_method) == set(metrics["sanity_ssim"]) - {"random"} for by_method in reactive.values())
     assert (
         metrics["shortcut"]["planted"] == 0.0
         and metrics["shortcut"]["accuracy_with_marker"] == metrics["shortcut"]["accuracy_without_marker"]
@@ -202,13 +205,16 @@ def check_evaluation(root: Path, dataset: str) -> None:
     assert {"evaluation/aic.png", "evaluation/sic.png", "evaluation/per_image.parquet"} <= figures
     assert {"evaluation/removal_curves.png", "evaluation/cascading_randomisation.png"} <= figures
     costs = {name for name in run.data.metrics if name.startswith("cost/")} - {"cost/attribution_seconds_per_image"}
-    assert {f"cost/{m}_seconds_per_image" for m in ("pic", "insertion_deletion", "road", "sanity", "random_logit", "cascading")} == costs
+    assert {
+        f"cost/{m}_seconds_per_image" for m in ("pic", "insertion_deletion", "road", "sanity", "reactivity", "random_logit", "cascading")
+    } == costs
     for child in method_runs(client, run):
         method, logged = child.data.params["method"], child.data.metrics
         assert len(logged) <= MAX_METHOD_METRICS and all("/" in key for key in logged), sorted(logged)
         for key, measure in (("pic/sic_auc", "sic_auc"), ("pic/aic_auc_ci_low", "aic_auc_ci_low"), ("road/gap", "road_gap")):
-            expected = metrics[measure][method]  # null in the DVC metrics: NaN in MLflow
-            assert logged[key] == pytest.approx(float("nan") if expected is None else expected, nan_ok=True), (method, key)
+            assert logged[key] == pytest.approx(nan_if_none(metrics[measure][method]), nan_ok=True), (method, key)
+        if method in reactive["sic_auc"]:
+            assert logged["reactivity/sic_auc"] == pytest.approx(nan_if_none(reactive["sic_auc"][method]), nan_ok=True)
         if method in metrics["cascading_ssim"]["06_conv1"]:
             history = client.get_metric_history(child.info.run_id, "sanity/cascading_ssim")
             assert sorted((m.step, m.value) for m in history) == [
@@ -217,6 +223,11 @@ def check_evaluation(root: Path, dataset: str) -> None:
             ]
     description = client.get_model_version(f"{dataset}.small_cnn", "1").description
     assert "## Test scores" in description and f"explanation run `{run.info.run_id}`" in description.split("## Saliency evaluation")[1]
+
+
+def nan_if_none(value: float | None) -> float:
+    """A DVC metric as MLflow holds it: null in the JSON is NaN there."""
+    return float("nan") if value is None else value
 
 
 def method_runs(client, run) -> list:
@@ -248,7 +259,7 @@ def check_replicates(root: Path, dataset: str) -> None:
 
     folder = root / "outputs" / "replicates" / dataset
     summary = json.loads((folder / "metrics" / f"{dataset}.small_cnn.json").read_text())
-    assert summary["models"] == 3 and set(summary["replicates"]) == {"1000", "1001"}
+    assert summary["models"] == 3 and set(summary["replicates"]) == {"1000", "1001"} and summary["rejected"] == {}  # tiny gate: 0
     assert all(0 <= scores["macro_f1"] <= 1 for scores in summary["replicates"].values())
     floor = summary["seed_floor"]
     assert set(floor) == {"ssim", "spearman"} and len(floor["ssim"]) == 12
@@ -263,7 +274,8 @@ def check_replicates(root: Path, dataset: str) -> None:
     client = store_client(root)
     runs = client.search_runs([client.get_experiment_by_name(f"{dataset}/replicates").experiment_id])
     assert sorted(run.data.params["seed"] for run in runs) == ["1000", "1001"]
-    assert all("insertion_auc.gradcam" in run.data.metrics and "test_macro_f1" in run.data.metrics for run in runs)
+    assert all("insertion_auc.gradcam" in run.data.metrics and "val_macro_f1" in run.data.metrics for run in runs)
+    assert all(run.data.tags["gate"] == "admitted" for run in runs)
     inputs = [[(item.dataset.name, item.tags[0].value) for item in run.inputs.dataset_inputs] for run in runs]
     assert inputs == [[(dataset, "training")]] * 2  # the UI's Dataset column names what each replicate was trained on
     versions = client.search_model_versions(f"name = '{dataset}.small_cnn.replicate'")

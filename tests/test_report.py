@@ -9,6 +9,7 @@ from medsaliency.reporting.tables import (
     DatasetResults,
     Replicates,
     dataset_section,
+    reactivity_section,
     seed_floor_section,
     significance,
     to_html,
@@ -200,15 +201,19 @@ def test_each_dataset_opens_with_what_holds_across_its_replicates():
     cube = np.array([0.8, 0.5, 0.5, 0.1])[None, :, None] + rng.normal(0, 0.05, (4, 4, 12))
     stats = measure_statistics(cube, methods, np.repeat(np.arange(4), 3), 1, 300, 0.95, np.random.default_rng(1))
     test = {"1000": {"macro_f1": 0.95, "lowest_class_recall": 0.9}, "1001": {"macro_f1": 0.97, "lowest_class_recall": 0.85}}
-    replicates = Replicates({"road_gap": stats, "sic_auc": stats}, test, ["figures/m.ranks.png", "figures/m.cd.png"])
+    rejected = {"1002": {"val_macro_f1": 0.167}}
+    replicates = Replicates({"road_gap": stats, "sic_auc": stats}, test, ["figures/m.ranks.png", "figures/m.cd.png"], {}, rejected)
     labels = {**LABELS, "smoothgrad": "SmoothGrad", "xrai_full": "XRAI"}
-    text = dataset_section(DatasetResults("ds", [], {}, {}, replicates={"ds.net": replicates}), methods, labels)
+    reactivity = {"reactivity": {"sic_auc": {"gradcam": 0.9, "smoothgrad": 0.2, "xrai_full": None}}}
+    text = dataset_section(DatasetResults("ds", [], {"ds.net": reactivity}, {}, replicates={"ds.net": replicates}), methods, labels)
     assert text.index("### What holds across 4 models of ds.net's configuration") < text.index("### Classification")
     assert "test macro-F1: 0.950-0.970; lowest class recall at least 0.850" in text
+    assert "training gate (validation macro-F1 too low: did not learn), replaced by the next seed: 1002 (0.167)." in text
     row = table_under(text, "What holds")[2]
     assert row.startswith("| SIC AUC (higher better) | Grad-CAM > ")  # the clear leader's order holds
     assert "SmoothGrad ≈ XRAI" in row or "XRAI ≈ SmoothGrad" in row  # equal methods: no order claimed
-    assert row.endswith("| none |")  # every method above Random
+    assert row.endswith("| 0.550 | none |")  # the median reactivity of the methods that have one; every method above Random
+    assert table_under(text, "What holds")[1].endswith("| n/a | none |")  # no reactivity measured for ROAD's gap
     assert "![m.ranks](figures/m.ranks.png)" in text and "![m.cd](figures/m.cd.png)" in text
     assert text.index("![m.cd](figures/m.cd.png)") < text.index("| measure | methods by mean rank"), "figures before the tables"
     assert "### Sanity: the seed floor" not in text  # no floor measured
@@ -251,3 +256,25 @@ def test_the_report_says_what_the_models_were_trained_on():
     assert "trained on the real images only" in training_sentence(0, "shuffle")
     assert "1 featureless copy (shuffled pixels)" in training_sentence(1, "shuffle")
     assert "trained on the evaluation's perturbation" in training_sentence(2, "blur")
+
+
+def test_the_reactivity_table_shows_each_measure_with_a_reactivity_per_method_and_its_median():
+    metrics = {
+        "n_randomization_images": 9.0,
+        "reactivity": {
+            "sic_auc": {"gradcam": 0.8, "smoothgrad": 0.4, "xrai_full": None},
+            "deletion_auc": {"gradcam": -0.2, "smoothgrad": None, "xrai_full": 0.6},
+            "marker_mass": {"gradcam": None, "smoothgrad": None, "xrai_full": None},  # no method beats Random: no column
+        },
+    }
+    labels = {**LABELS, "smoothgrad": "SmoothGrad", "xrai_full": "XRAI"}
+    text = "\n" + "\n".join(reactivity_section("ds.net", metrics, ["gradcam", "smoothgrad", "xrai_full", "random"], labels))
+    assert "On the 9 sampled test images" in text
+    assert table_under(text, "Sanity: reactivity") == [
+        "| method | SIC AUC | deletion AUC |",
+        "| Grad-CAM | 0.800 | -0.200 |",
+        "| SmoothGrad | 0.400 | n/a |",
+        "| XRAI | n/a | 0.600 |",
+        "| median | 0.600 | 0.200 |",
+    ]
+    assert reactivity_section("ds.net", {"reactivity": {"sic_auc": {"gradcam": None}}}, ["gradcam"], labels) == []

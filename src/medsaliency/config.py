@@ -342,10 +342,14 @@ class ReplicatesConfig(_Section):
     """Replicates: the champion's configuration (its best trial's hyperparameters) trained ``count``
     more times, with seeds ``seed``, ``seed + 1``, ... (initial weights, dropout, batch order,
     augmentation, featureless copies); each explained on the same images and scored with every
-    per-image measure. ``count: 0`` turns them off."""
+    per-image measure. ``count: 0`` turns them off. The training gate: a replicate whose validation
+    macro-F1 is below ``min_val_macro_f1`` did not learn; it is rejected (logged, not registered or
+    explained) and the next seed trained instead, at most ``max_rejected`` times."""
 
     count: int = Field(ge=0)
     seed: int
+    min_val_macro_f1: float = Field(ge=0, le=1)
+    max_rejected: int = Field(ge=0)
 
 
 class ComputeConfig(_Section):

@@ -5,7 +5,8 @@
 :class:`ModelEvaluation`: the flat metrics of :mod:`medsaliency.evaluation.summary`, the PIC
 results, the aggregated curves, the per-image table and the data of the paper's blurred-image
 figure. The work that needs the model (PIC, insertion/deletion and ROAD per image, the images
-without their marker, the randomised model's maps and the maps for a random other class) runs as
+without their marker, the randomised model's maps, what the measures say of them (reactivity,
+:mod:`.reactivity`) and the maps for a random other class) runs as
 :func:`evaluate_chunk` tasks on a
 :class:`~medsaliency.compute.TaskRunner`, whole ``attribution.batch_size`` batches per task, so
 the numbers do not depend on where the tasks ran; statistics and figures are computed here.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import partial
 
@@ -29,9 +30,10 @@ from medsaliency.compute import TaskRunner
 from medsaliency.config import AttributionConfig, EvaluationConfig, Params
 from medsaliency.evaluation.blur import random_pixel_mask, to_uint8
 from medsaliency.evaluation.insertion_deletion import ImageInsertionDeletion, InsertionDeletionSettings, image_insertion_deletion
-from medsaliency.evaluation.measures import MEASURES, MapInputs
+from medsaliency.evaluation.measures import MEASURES, REFERENCE_METHOD, MapInputs
 from medsaliency.evaluation.pic import CURVES, ImagePic, PicResults, PicSettings, aggregate, blurred_series, image_pic, pic_results
 from medsaliency.evaluation.pixel_order import tie_break
+from medsaliency.evaluation.reactivity import reactivity_metrics
 from medsaliency.evaluation.road import ORDERS, ImageRoad, RoadSettings, image_road
 from medsaliency.evaluation.sanity import cascade_steps, map_similarity, randomization_blocks, randomization_sample
 from medsaliency.evaluation.summary import per_image_table, pic_metrics, score_metrics, shortcut_metrics
@@ -40,9 +42,10 @@ from medsaliency.io.artifacts import MapsFile
 STRIP_THRESHOLDS = 7
 CASCADING = "cascading_ssim"  # one score per step: cascading_ssim.<k>_<layer>
 # The measures that explain images again, on the sample only (their cost is per sampled image).
-REEXPLAINING = ("sanity", "random_logit", "cascading")
+REEXPLAINING = ("sanity", "reactivity", "random_logit", "cascading")
 # Independent random streams drawn from one image's evaluation seed (the random pixel mask uses the seed itself).
 ROAD_STREAM, RANDOM_LOGIT_STREAM, TIE_STREAM = 1, 2, 3
+SIGNIFICANCE = 0.05  # a method beats Random on a measure where its Holm-adjusted p is below this
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,9 @@ class ChunkEvaluation:
         insertion/deletion and ROAD curves (empty lists when off), the probabilities ``[n, K]`` without
         the marker; per sanity method the SSIM ``[n]`` with the randomised model and (``random_logit``)
         with the maps of a random other class; per cascading step (``<k>_<layer>``: the top ``k`` blocks
-    randomised, down to ``layer``) and method the SSIM ``[n]``; ``seconds`` per measure (wall, whole task)."""
+    randomised, down to ``layer``) and method the SSIM ``[n]``; the weight-randomised model's maps of the
+    sampled images scored by the trained model (``randomized``, None without sanity methods);
+    ``seconds`` per measure (wall, whole task)."""
 
     pic: list[ImagePic]
     insertion_deletion: list[ImageInsertionDeletion]
@@ -134,7 +139,20 @@ class ChunkEvaluation:
     sanity: dict[str, np.ndarray]
     random_logit: dict[str, np.ndarray]
     cascading: dict[str, dict[str, np.ndarray]]
+    randomized: RandomizedScored | None
     seconds: dict[str, float]
+
+
+@dataclass(frozen=True)
+class RandomizedScored:
+    """The weight-randomised model's maps of a chunk's sampled images (method -> ``[s, H, W]``, the sanity
+    methods) and what the trained model's measures say of them: per sampled image PIC, insertion/deletion
+    and ROAD over those methods, in ``maps``' order (empty lists when off)."""
+
+    maps: dict[str, np.ndarray]
+    pic: list[ImagePic]
+    insertion_deletion: list[ImageInsertionDeletion]
+    road: list[ImageRoad]
 
 
 def evaluate_model(maps: MapsFile, source: ModelSource, params: Params, mask_kind: str, runner: TaskRunner) -> ModelEvaluation:
@@ -158,7 +176,10 @@ def evaluate_model(maps: MapsFile, source: ModelSource, params: Params, mask_kin
     without_marker = np.concatenate([result.without_marker for result in results])
     metrics.update(shortcut_metrics(maps.labels, maps.probabilities, without_marker, maps.marker_planted))
     table = per_image_table(maps.ids, maps.labels, maps.explained_class, methods, pic, scores)
-    sampled = sum(int(chunk.sample.sum()) for chunk in chunks)
+    sample = np.concatenate([chunk.sample for chunk in chunks])
+    randomized = randomized_scores(maps, sample, results, settings, mask_kind, config)
+    metrics.update(reactivity_metrics_of(metrics, pic, scores, methods, sample, randomized))
+    sampled = int(sample.sum())
     metrics["n_randomization_images"] = float(sampled)
     cost = {
         name: sum(result.seconds.get(name, 0.0) for result in results) / (sampled if name in REEXPLAINING else len(maps.ids))
@@ -218,39 +239,29 @@ def evaluate_chunk(chunk: EvaluationChunk, source: ModelSource, settings: TaskSe
     with the trained model's maps. Each measure's wall seconds go into ``seconds``."""
     explained = source.explained()
     predict = partial(explained.probabilities, batch_size=settings.batch_size)
-    per_image = list(zip(chunk.images, chunk.maps.swapaxes(0, 1), chunk.classes, strict=True))
     seconds: dict[str, float] = {}
-    with _clock(seconds, "pic"):
-        pic = [
-            image_pic(image, maps, mask, label, explained_class, explained.probabilities, settings.pic)
-            for (image, maps, explained_class), mask, label in zip(per_image, chunk.random_masks, chunk.labels, strict=True)
-        ]
-    curves, road = [], []
-    pixels = chunk.images[0].shape[0] * chunk.images[0].shape[1]
-    ties = [tie_break(pixels, _stream(seed, TIE_STREAM)) for seed in chunk.evaluation_seeds]
-    with _clock(seconds, "insertion_deletion"):
-        if settings.insertion_deletion:
-            curves = [
-                image_insertion_deletion(*image, predict, settings.insertion_deletion, key)
-                for image, key in zip(per_image, ties, strict=True)
-            ]
-    with _clock(seconds, "road"):
-        if settings.road:
-            streams = [_stream(seed, ROAD_STREAM) for seed in chunk.evaluation_seeds]
-            road = [image_road(*image, predict, settings.road, rng, key) for image, rng, key in zip(per_image, streams, ties, strict=True)]
+    pic, curves, road = _scored_by_model(
+        chunk.images, chunk.maps, chunk, np.ones(len(chunk.images), bool), explained, settings, lambda name: _clock(seconds, name)
+    )
     without_marker = predict(chunk.clean_images)
     similarity, random_logit = {}, {}
     sanity = settings.sanity
+    randomized_maps: dict[str, np.ndarray] = {}
     with _clock(seconds, "sanity"):
         if sanity.methods:
-            similarity = _similarity(chunk, settings, partial(_randomized, source, settings.sanity_seed), chunk.classes, sanity)
+            randomized_maps = _reexplained(chunk, partial(_randomized, source, settings.sanity_seed), chunk.classes, sanity)
+            similarity = _compared(chunk, settings, sanity, randomized_maps)
+    randomized = None
+    if sanity.methods:
+        with _clock(seconds, "reactivity"):
+            randomized = _randomized_scored(chunk, randomized_maps, explained, settings)
     with _clock(seconds, "random_logit"):
         if sanity.methods and settings.random_logit:
             others = other_classes(chunk.classes, without_marker.shape[1], chunk.evaluation_seeds)
             random_logit = _similarity(chunk, settings, lambda: explained, others, sanity)
     with _clock(seconds, "cascading"):
         cascading = _cascading(chunk, source, settings, similarity)
-    return ChunkEvaluation(pic, curves, road, without_marker, similarity, random_logit, cascading, seconds)
+    return ChunkEvaluation(pic, curves, road, without_marker, similarity, random_logit, cascading, randomized, seconds)
 
 
 def _cascading(
@@ -300,15 +311,83 @@ def _similarity(
     config: AttributionConfig,
 ) -> dict[str, np.ndarray]:
     """Method (of ``config``) -> SSIM ``[n]`` between the chunk's maps and the maps that ``model()``
-    gives for ``classes`` ``[n]``: computed for the chunk's ``sample``, NaN for its other images (the
-    model is only built when the chunk has sampled images and there are methods to run)."""
+    gives for ``classes`` ``[n]`` (:func:`_reexplained`, :func:`_compared`)."""
+    return _compared(chunk, settings, config, _reexplained(chunk, model, classes, config))
+
+
+def _reexplained(
+    chunk: EvaluationChunk, model: Callable[[], ExplainedModel], classes: np.ndarray, config: AttributionConfig
+) -> dict[str, np.ndarray]:
+    """Method (of ``config``) -> the maps ``[s, H, W]`` that ``model()`` gives for ``classes`` ``[n]`` of
+    the chunk's ``sample`` (``s`` images; the model is only built when there are images and methods)."""
+    sample = chunk.sample
+    if not sample.any() or not config.methods:
+        return {}
+    return compute_maps(model(), chunk.images[sample], classes[sample], config, chunk.seeds[sample]).maps
+
+
+def _compared(
+    chunk: EvaluationChunk, settings: TaskSettings, config: AttributionConfig, other: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Method (of ``config``) -> SSIM ``[n]`` between the chunk's maps and ``other`` (method -> maps of the
+    sampled images), NaN for the images outside the sample."""
     sample = chunk.sample
     similarity = {m: np.full(len(sample), np.nan) for m in config.methods}
-    if sample.any() and config.methods:
-        other = compute_maps(model(), chunk.images[sample], classes[sample], config, chunk.seeds[sample]).maps
-        for m, maps in other.items():
-            similarity[m][sample] = map_similarity(chunk.maps[settings.methods.index(m)][sample], maps)
+    for m, maps in other.items():
+        similarity[m][sample] = map_similarity(chunk.maps[settings.methods.index(m)][sample], maps)
     return similarity
+
+
+def _scored_by_model(
+    images: np.ndarray,
+    maps: np.ndarray,
+    chunk: EvaluationChunk,
+    chosen: np.ndarray,
+    explained: ExplainedModel,
+    settings: TaskSettings,
+    clock: Callable[[str], AbstractContextManager],
+) -> tuple[list[ImagePic], list[ImageInsertionDeletion], list[ImageRoad]]:
+    """PIC, insertion/deletion and ROAD (empty lists when off) of ``maps`` ``[M, n', H, W]`` of ``images``
+    ``[n', ...]``: the ``chosen`` (bool ``[n]``) images of ``chunk``, whose masks, labels, classes and
+    seeds they use, scored by ``explained``; ``clock(measure)`` times each."""
+    predict = partial(explained.probabilities, batch_size=settings.batch_size)
+    per_image = list(zip(images, maps.swapaxes(0, 1), chunk.classes[chosen], strict=True))
+    evaluation_seeds = chunk.evaluation_seeds[chosen]
+    with clock("pic"):
+        pic = [
+            image_pic(image, image_maps, mask, label, explained_class, explained.probabilities, settings.pic)
+            for (image, image_maps, explained_class), mask, label in zip(
+                per_image, chunk.random_masks[chosen], chunk.labels[chosen], strict=True
+            )
+        ]
+    curves, road = [], []
+    pixels = images.shape[1] * images.shape[2]
+    ties = [tie_break(pixels, _stream(seed, TIE_STREAM)) for seed in evaluation_seeds]
+    with clock("insertion_deletion"):
+        if settings.insertion_deletion:
+            curves = [
+                image_insertion_deletion(*image, predict, settings.insertion_deletion, key)
+                for image, key in zip(per_image, ties, strict=True)
+            ]
+    with clock("road"):
+        if settings.road:
+            streams = [_stream(seed, ROAD_STREAM) for seed in evaluation_seeds]
+            road = [image_road(*image, predict, settings.road, rng, key) for image, rng, key in zip(per_image, streams, ties, strict=True)]
+    return pic, curves, road
+
+
+def _randomized_scored(
+    chunk: EvaluationChunk, maps: dict[str, np.ndarray], explained: ExplainedModel, settings: TaskSettings
+) -> RandomizedScored:
+    """The weight-randomised model's ``maps`` of the chunk's sample (method -> ``[s, H, W]``) scored by the
+    trained model ``explained`` with the same masks, tie breaks and seeds as the trained maps."""
+    if not maps:
+        return RandomizedScored({}, [], [], [])
+    stacked = np.stack(list(maps.values()))
+    pic, curves, road = _scored_by_model(
+        chunk.images[chunk.sample], stacked, chunk, chunk.sample, explained, settings, lambda _: nullcontext()
+    )
+    return RandomizedScored(maps, pic, curves, road)
 
 
 def _stream(seed: int, stream: int) -> np.random.Generator:
@@ -317,17 +396,9 @@ def _stream(seed: int, stream: int) -> np.random.Generator:
 
 def faithfulness_scores(results: list[ChunkEvaluation], settings: TaskSettings) -> dict[str, dict[str, np.ndarray]]:
     """The per-image scores measured by the tasks: measure -> method -> ``[N]`` (only those computed)."""
-    scores: dict[str, dict[str, np.ndarray]] = {}
-    methods = settings.methods
     curves = [image for result in results for image in result.insertion_deletion]
-    if curves:
-        insertion, deletion = (np.stack(aucs, axis=1) for aucs in zip(*(image.aucs() for image in curves), strict=True))
-        scores["insertion_auc"] = dict(zip(methods, insertion, strict=True))
-        scores["deletion_auc"] = dict(zip(methods, deletion, strict=True))
-    road = [image.scores(settings.road.percentages) for result in results for image in result.road if settings.road]
-    if road:
-        for name in road[0]:
-            scores[f"road_{name}"] = dict(zip(methods, np.stack([image[name] for image in road], axis=1), strict=True))
+    road = [image for result in results for image in result.road]
+    scores = removal_scores(curves, road, settings.methods, settings)
     for name, field in (("sanity_ssim", "sanity"), ("random_logit_ssim", "random_logit")):
         found = [getattr(result, field) for result in results]
         if found and found[0]:
@@ -335,6 +406,68 @@ def faithfulness_scores(results: list[ChunkEvaluation], settings: TaskSettings) 
     for step in results[0].cascading:
         scores[f"{CASCADING}.{step}"] = {m: np.concatenate([r.cascading[step][m] for r in results]) for m in results[0].cascading[step]}
     return scores
+
+
+def reactivity_metrics_of(
+    metrics: dict[str, float],
+    pic: PicResults,
+    scores: dict[str, dict[str, np.ndarray]],
+    methods: list[str],
+    sample: np.ndarray,
+    randomized: dict[str, dict[str, np.ndarray]],
+) -> dict[str, float]:
+    """:func:`~medsaliency.evaluation.reactivity.reactivity_metrics` of the ``randomized`` scores of the
+    ``sample`` (bool ``[N]``) against the trained maps' (``pic`` and ``scores``, every image), for the
+    methods that each measure's test says beat Random (``metrics``' p-values, p < 0.05, in the better
+    direction over every image)."""
+    every = {f"{kind}_auc": dict(zip(methods, pic.auc[kind], strict=True)) for kind in CURVES} | scores
+    trained = {name: {m: values[sample] for m, values in every[name].items()} for name in randomized if name in every}
+    beats = {}
+    for name in trained:
+        p_name = name.removesuffix("_auc") if name in ("sic_auc", "aic_auc") else name
+        reference = np.nanmean(every[name][REFERENCE_METHOD]) if REFERENCE_METHOD in every[name] else np.nan
+        beats[name] = {
+            m
+            for m, values in every[name].items()
+            if metrics.get(f"{p_name}_p_vs_random.{m}", 1.0) < SIGNIFICANCE
+            and (np.nanmean(values) - reference) * MEASURES[name].orientation > 0
+        }
+    return reactivity_metrics(trained, randomized, beats)
+
+
+def removal_scores(
+    curves: list[ImageInsertionDeletion], road: list[ImageRoad], methods: list[str], settings: TaskSettings
+) -> dict[str, dict[str, np.ndarray]]:
+    """Insertion/deletion AUCs and ROAD's scores of per-image results over ``methods``: measure ->
+    method -> ``[n]`` (those computed)."""
+    scores: dict[str, dict[str, np.ndarray]] = {}
+    if curves:
+        insertion, deletion = (np.stack(aucs, axis=1) for aucs in zip(*(image.aucs() for image in curves), strict=True))
+        scores["insertion_auc"] = dict(zip(methods, insertion, strict=True))
+        scores["deletion_auc"] = dict(zip(methods, deletion, strict=True))
+    found = [image.scores(settings.road.percentages) for image in road if settings.road]
+    if found:
+        for name in found[0]:
+            scores[f"road_{name}"] = dict(zip(methods, np.stack([image[name] for image in found], axis=1), strict=True))
+    return scores
+
+
+def randomized_scores(
+    maps: MapsFile, sample: np.ndarray, results: list[ChunkEvaluation], settings: TaskSettings, mask_kind: str, config: EvaluationConfig
+) -> dict[str, dict[str, np.ndarray]]:
+    """What the trained model's measures say of the weight-randomised model's maps of the ``sample``
+    (bool ``[N]``, ``S`` images): measure -> method -> ``[S]`` (PIC AUCs, insertion/deletion, ROAD and
+    every measure of the maps alone; the sanity methods; empty without them)."""
+    parts = [result.randomized for result in results if result.randomized is not None and result.randomized.maps]
+    if not parts:
+        return {}
+    methods = list(parts[0].maps)
+    method_maps = {m: np.concatenate([part.maps[m] for part in parts]) for m in methods}
+    pic = pic_results([image for part in parts for image in part.pic], len(methods), settings.pic)
+    scores = {f"{kind}_auc": dict(zip(methods, pic.auc[kind], strict=True)) for kind in CURVES}
+    curves = [image for part in parts for image in part.insertion_deletion]
+    scores |= removal_scores(curves, [image for part in parts for image in part.road], methods, settings)
+    return scores | map_scores(method_maps, map_inputs(maps, mask_kind, config, sample))
 
 
 def pic_settings(params: Params) -> PicSettings:
@@ -379,13 +512,25 @@ def removal_curves(results: list[ChunkEvaluation], settings: TaskSettings) -> di
 
 
 def saliency_scores(maps: MapsFile, mask_kind: str, config: EvaluationConfig) -> dict[str, dict[str, np.ndarray]]:
-    """Per-image scores of the maps alone, every measure of the table that scores them and applies here
-    (localisation only with lesion masks, ``mask_kind == "lesion"``; the map shape with
-    ``config.complexity``): measure -> method -> ``[N]``."""
-    inputs = MapInputs(maps.masks if mask_kind == "lesion" else None, maps.markers, config.top_fraction, config.complexity)
+    """Per-image scores of the maps alone: measure -> method -> ``[N]`` (:func:`map_scores`)."""
+    method_maps = dict(zip(maps.method_names, maps.maps, strict=True))
+    return map_scores(method_maps, map_inputs(maps, mask_kind, config, np.ones(maps.maps.shape[1], bool)))
+
+
+def map_inputs(maps: MapsFile, mask_kind: str, config: EvaluationConfig, images: np.ndarray) -> MapInputs:
+    """What the measures of the maps alone read, for the ``images`` (bool ``[N]``) of ``maps``: the lesion
+    masks (``mask_kind == "lesion"`` only), the marker regions and ``config``'s settings."""
+    masks = maps.masks[images] if mask_kind == "lesion" else None
+    return MapInputs(masks, maps.markers[images], config.top_fraction, config.complexity)
+
+
+def map_scores(method_maps: dict[str, np.ndarray], inputs: MapInputs) -> dict[str, dict[str, np.ndarray]]:
+    """Every measure of the table that scores the maps alone and applies to ``inputs`` (localisation only
+    with lesion masks; the map shape with ``complexity``), of ``method_maps`` (method -> ``[n, H, W]``):
+    measure -> method -> ``[n]``."""
     scores: dict[str, dict[str, np.ndarray]] = {}
     for measure in MEASURES.values():
-        found = {m: measure.score(maps.maps[i], inputs) for i, m in enumerate(maps.method_names)} if measure.score else {}
+        found = {m: measure.score(images, inputs) for m, images in method_maps.items()} if measure.score else {}
         scored = {m: values for m, values in found.items() if values is not None}
         if found and len(scored) == len(found):
             scores[measure.name] = scored

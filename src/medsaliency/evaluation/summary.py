@@ -10,7 +10,8 @@ measures ``insertion_auc`` / ``deletion_auc`` (:mod:`.insertion_deletion`) and `
 ``road_lerf`` / ``road_gap`` (:mod:`.road`), each with ``_ci_low`` / ``_ci_high`` and
 ``_p_vs_random``; ``sanity_ssim`` and ``random_logit_ssim`` (mean SSIM, with its interval),
 ``sparseness`` and ``complexity`` (:mod:`.complexity`, with intervals, untested: they have no
-better direction); ``shortcut.accuracy_with_marker`` / ``_without_marker``;
+better direction); ``reactivity.<measure>.<method>`` (:mod:`.reactivity`, computed in
+:mod:`.model_evaluation`); ``shortcut.accuracy_with_marker`` / ``_without_marker``;
 ``excluded.<curve>.<reason>``, ``n_images``.
 """
 

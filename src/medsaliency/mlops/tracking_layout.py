@@ -6,7 +6,8 @@ metrics file's keys) are split here into
 - each method's run (nested under the model's explanation run): the measure alone as the key, in the
   section of its family (``pic/sic_auc``, ``removal/insertion_auc``, ``road/gap``,
   ``localisation/pointing_game``, ``shortcut/marker_mass``, ``complexity/sparseness``,
-  ``sanity/weight_ssim``), so that MLflow's Chart view draws each measure once with one bar per
+  ``sanity/weight_ssim``; the reactivity to weight randomisation of each measure tested against Random,
+  ``reactivity/sic_auc``), so that MLflow's Chart view draws each measure once with one bar per
   method, and its runs table lists the methods as rows. The cascading randomisation is one key per
   statistic (``sanity/cascading_ssim``, ``_ci_low``, ``_ci_high``) whose step is the number of the
   layer block randomised (1 = the output layer), a line per method in the Chart view;
@@ -25,8 +26,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from medsaliency.evaluation.measures import MEASURES, Measure
+from medsaliency.evaluation.reactivity import PREFIX as REACTIVITY
 
-MAX_METHOD_METRICS = 64  # a method run stays one readable list of sections in the run page
+MAX_METHOD_METRICS = 80  # a method run stays one readable list of sections in the run page
 
 
 def _measure_keys(measure: Measure) -> dict[str, str]:
@@ -50,11 +52,17 @@ def _pic_keys() -> dict[str, str]:
     return keys
 
 
+def _reactivity_keys() -> dict[str, str]:
+    """``reactivity.<measure>`` -> ``reactivity/<measure>``: every measure tested against Random."""
+    return {f"{REACTIVITY}.{m.name}": f"{REACTIVITY}/{m.name}" for m in MEASURES.values() if m.tested_against_random}
+
+
 PIC = ("sic_auc", "aic_auc")
 # flat measure name (the part before ``.<method>``) -> key in the method's run, from the measures table
 METHOD_KEYS: dict[str, str] = {
     **_pic_keys(),
     **{flat: key for measure in MEASURES.values() if measure.name not in PIC for flat, key in _measure_keys(measure).items()},
+    **_reactivity_keys(),
 }
 UNLOGGED = {f"{m.name}{suffix}" for m in MEASURES.values() if m.better is None for suffix in ("_ci_low", "_ci_high")}
 CASCADING = "cascading_ssim"  # cascading_ssim.<NN_layer>[_ci_low|_ci_high].<method>, NN = blocks randomised

@@ -20,6 +20,8 @@ import numpy as np
 
 from medsaliency.evaluation import measures as measure_table
 from medsaliency.evaluation.measures import MEASURES, REFERENCE_METHOD
+from medsaliency.evaluation.reactivity import PREFIX as REACTIVITY
+from medsaliency.evaluation.reactivity import median_reactivity
 from medsaliency.evaluation.replicates import MeasureStatistics
 
 # The faithfulness measures beside PIC and the map-shape ones: name -> column title (with the better direction).
@@ -45,20 +47,22 @@ class DatasetResults:
 @dataclass
 class Replicates:
     """One explained model's replicates: ``statistics`` per measure (over the champion and the
-    replicates), ``test`` scores per replicate seed, the figures (paths under the report folder) and
-    the seed ``floor`` (``ssim``/``spearman`` -> method -> the champion's maps against a replicate's)."""
+    replicates), ``test`` scores per replicate seed, the figures (paths under the report folder),
+    the seed ``floor`` (``ssim``/``spearman`` -> method -> the champion's maps against a replicate's) and
+    the seeds the training gate ``rejected`` (seed -> scores, ``val_macro_f1`` among them)."""
 
     statistics: dict[str, MeasureStatistics]
     test: dict[str, dict[str, float]]
     figures: list[str] = field(default_factory=list)
     floor: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    rejected: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def dataset_section(results: DatasetResults, methods: list[str], labels: dict[str, str]) -> str:
     """The Markdown of one dataset: classification, AUC tables, localisation, sanity, exclusions, figures."""
     parts = [f"## {results.name}", ""]
     for model, replicates in results.replicates.items():
-        parts += [*replicates_section(model, replicates, labels), ""]
+        parts += [*replicates_section(model, replicates, results.metrics.get(model, {}), labels), ""]
     parts += ["### Classification (held-out test split)", "", _classification_table(results.classification)]
     models = list(results.metrics)
     for kind in ("sic", "aic"):
@@ -87,6 +91,8 @@ def dataset_section(results: DatasetResults, methods: list[str], labels: dict[st
             parts.append(_method_table(results, scored, labels, lambda metrics, m, measure=measure: _score_cell(metrics, measure, m)))
     for model, replicates in results.replicates.items():
         parts += ["", *seed_floor_section(model, replicates, results.metrics.get(model, {}), methods, labels)]
+    for model in models:
+        parts += ["", *reactivity_section(model, results.metrics[model], methods, labels)]
     for model in models:
         parts += ["", *cascading_section(model, results.metrics[model], methods, labels)]
     for model, randomization in results.data_randomization.items():
@@ -129,8 +135,10 @@ def _method_table(results: DatasetResults, methods: list[str], labels: dict[str,
     return _table(["method", *models], rows)
 
 
-def replicates_section(model: str, replicates: Replicates, labels: dict[str, str]) -> list[str]:
-    """Markdown lines: what holds across the models of ``model``'s configuration, figures first."""
+def replicates_section(model: str, replicates: Replicates, metrics: dict, labels: dict[str, str]) -> list[str]:
+    """Markdown lines: what holds across the models of ``model``'s configuration, figures first; beside
+    each measure's reliability across models and images, its reactivity to weight randomisation
+    (median over methods, from the champion's evaluation ``metrics``)."""
     statistics = replicates.statistics
     if not statistics:
         return []
@@ -142,6 +150,9 @@ def replicates_section(model: str, replicates: Replicates, labels: dict[str, str
         if f1
         else ""
     )
+    if replicates.rejected:
+        seeds = ", ".join(f"{seed} ({scores['val_macro_f1']:.3f})" for seed, scores in replicates.rejected.items())
+        trained += f" Rejected by the training gate (validation macro-F1 too low: did not learn), replaced by the next seed: {seeds}."
     lines = [
         f"### What holds across {models} models of {model}'s configuration",
         "",
@@ -151,7 +162,9 @@ def replicates_section(model: str, replicates: Replicates, labels: dict[str, str
         "are not told apart, Nemenyi p >= 0.05). In the table, methods are listed by mean rank; `>` marks an adjacent pair "
         "whose order holds "
         "(the 95% interval of P(left beats right), resampling models, patients and images, excludes 1/2), `≈` one that does not. "
-        "W, tau and alpha leave Random out; tau is n/a where a model ties every method. The marker measures enter only where "
+        "W, tau and alpha leave Random out; tau is n/a where a model ties every method. Reactivity: how far the measure moves "
+        "a method's score toward Random's when the maps come from the weight-randomised champion (median over the methods it "
+        "shows beating Random; 1 = all the way, 0 = not at all; see Sanity: reactivity). The marker measures enter only where "
         "a shortcut is planted.",
         "",
         *[line for figure in replicates.figures for line in (f"![{Path(figure).stem}]({figure})", "")],
@@ -163,9 +176,10 @@ def replicates_section(model: str, replicates: Replicates, labels: dict[str, str
                 "Kendall's W (Friedman p)",
                 "test-retest tau (min)",
                 "Krippendorff alpha",
+                "reactivity to weight randomisation",
                 "not above Random",
             ],
-            [_replicate_row(name, stats, labels) for name, stats in statistics.items()],
+            [_replicate_row(name, stats, metrics.get(REACTIVITY, {}).get(name, {}), labels) for name, stats in statistics.items()],
         ),
     ]
     headline_first = sorted(statistics, key=lambda name: not MEASURES[name].headline)  # stable: table order within each
@@ -224,7 +238,7 @@ def seed_floor_section(model: str, replicates: Replicates, metrics: dict, method
     ]
 
 
-def _replicate_row(name: str, stats: MeasureStatistics, labels: dict[str, str]) -> list[str]:
+def _replicate_row(name: str, stats: MeasureStatistics, reactivity: dict[str, float | None], labels: dict[str, str]) -> list[str]:
     held = set(stats.holds())
     order = sorted(stats.ranked, key=lambda m: stats.mean_rank[stats.methods.index(m)])
     chain = labels.get(order[0], order[0]) + "".join(
@@ -240,6 +254,7 @@ def _replicate_row(name: str, stats: MeasureStatistics, labels: dict[str, str]) 
         f"{_number(summary['kendall_w'])} ({_p_value(stats.friedman_p)})",
         f"{_number(summary['retest_tau'])} ({_number(summary['retest_tau_min'])})",
         _number(summary["krippendorff_alpha"]),
+        _number(median_reactivity(reactivity)),
         (", ".join(level) or "none") if reference is not None else "n/a",
     ]
 
@@ -370,6 +385,28 @@ def agreement_section(model: str, metrics: dict, methods: list[str]) -> list[str
         chance,
         "",
         _table(["", *names], [[name, *(cell(i, j) for j in range(len(names)))] for i, name in enumerate(names)]),
+    ]
+
+
+def reactivity_section(model: str, metrics: dict, methods: list[str], labels: dict[str, str]) -> list[str]:
+    """Markdown lines: per method (rows) and measure (columns) the reactivity to weight randomisation,
+    n/a where the measure does not show the method beating Random; the median over methods last."""
+    by_measure = {name: values for name, values in metrics.get(REACTIVITY, {}).items() if median_reactivity(values) is not None}
+    scored = [m for m in methods if any(m in values for values in by_measure.values())]
+    if not by_measure:
+        return []
+    rows = [[labels.get(m, m), *(_number(values.get(m)) for values in by_measure.values())] for m in scored]
+    rows.append(["median", *(_number(median_reactivity(values)) for values in by_measure.values())])
+    return [
+        f"### Sanity: reactivity of each measure to weight randomisation, {model}",
+        "",
+        "The weight-randomised model's maps, scored by each measure as if they explained the trained model (same model, "
+        "masks and seeds): (trained - randomised) / (trained - Random), of the means over the sampled images. 1: the measure "
+        "scores them like Random's maps; 0: like the trained model's (it cannot tell an explanation from noise weights'); "
+        "n/a: the measure does not show the method beating Random (p < 0.05). "
+        f"On the {int(metrics.get('n_randomization_images', 0))} sampled test images that the re-attribution tests share.",
+        "",
+        _table(["method", *(MEASURES[name].label for name in by_measure)], rows),
     ]
 
 

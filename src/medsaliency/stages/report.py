@@ -98,7 +98,7 @@ def _replicates(dataset_name: str, name: str, planted: bool, root: Path, folder:
     if not statistics or summary.get("models", 1) < 2:
         return None
     figures = replicate_figures(name, statistics, folder)
-    return Replicates(statistics, summary.get("replicates", {}), figures, summary.get("seed_floor", {}))
+    return Replicates(statistics, summary.get("replicates", {}), figures, summary.get("seed_floor", {}), summary.get("rejected", {}))
 
 
 def _classification_row(entry: RegisteredModel, dataset_name: str, explained: list[str], root: Path) -> dict:

@@ -25,13 +25,14 @@ BACKEND_FREE_TESTS = (
 )
 
 
-def probe(backend: str, model: str, inputs, out, cwd, tracking_uri: str | None = None, resave=None) -> dict[str, np.ndarray]:
+def probe(backend: str, model: str, inputs, out, cwd, tracking_uri: str | None = None, resave=None, pic_maps=None) -> dict[str, np.ndarray]:
     # mlflow.set_tracking_uri/set_registry_uri in this process write MLFLOW_*_URI into os.environ: not for the probe
     env = {key: value for key, value in os.environ.items() if key not in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
     env["KERAS_BACKEND"] = backend
     if tracking_uri:
         env["MLFLOW_TRACKING_URI"] = env["MLFLOW_REGISTRY_URI"] = tracking_uri
-    command = [sys.executable, str(PROBE), model, str(inputs), str(out), *(["--resave", str(resave)] if resave else [])]
+    options = [*(["--resave", str(resave)] if resave else []), *(["--pic-maps", str(pic_maps)] if pic_maps else [])]
+    command = [sys.executable, str(PROBE), model, str(inputs), str(out), *options]
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     with np.load(out, allow_pickle=False) as arrays:
@@ -41,34 +42,51 @@ def probe(backend: str, model: str, inputs, out, cwd, tracking_uri: str | None =
 @pytest.mark.slow
 def test_the_champion_explains_the_same_on_both_backends(first_run, tmp_path):
     """TensorFlow trained and saved it; JAX loads it from the registry, explains it and saves it again;
-    TensorFlow loads JAX's file and explains it. Same weights -> the same logits, maps and PIC AUCs."""
+    TensorFlow loads JAX's file and explains it. Same weights -> the same logits and maps; PIC on JAX's maps -> the
+    same AUCs (on each backend's own maps, a near-tie in a map's pixel order could pick other pixels to blur)."""
     root = first_run.root
     with np.load(root / "outputs" / "prepare" / "brain_tumor" / "test.npz", allow_pickle=False) as test:
         inputs = tmp_path / "inputs.npz"
         np.savez(inputs, images=test["x"][:6], labels=test["y"][:6], ids=test["ids"][:6])
     uri = f"sqlite:///{root}/mlruns/mlflow.db"
     jax = probe("jax", "models:/brain_tumor.small_cnn@champion", inputs, tmp_path / "jax.npz", root, uri, resave=tmp_path / "jax.keras")
-    tensorflow = probe("tensorflow", str(tmp_path / "jax.keras"), inputs, tmp_path / "tensorflow.npz", root)
+    tensorflow = probe("tensorflow", str(tmp_path / "jax.keras"), inputs, tmp_path / "tensorflow.npz", root, pic_maps=tmp_path / "jax.npz")
     assert (str(jax["backend"]), str(tensorflow["backend"])) == ("jax", "tensorflow")
     np.testing.assert_allclose(jax["logits"], tensorflow["logits"], atol=1e-5)
     assert len(jax["methods"]) == 12 and np.array_equal(jax["methods"], tensorflow["methods"])
+    same_map = map_correlations(jax["maps"], tensorflow["maps"]) >= 0.999  # [M, N]
     for m, method in enumerate(jax["methods"]):
-        for n in range(jax["maps"].shape[1]):
-            r = np.corrcoef(jax["maps"][m, n].ravel(), tensorflow["maps"][m, n].ravel())[0, 1]
-            assert r >= 0.999, f"{method}, image {n}: maps correlate at r = {r:.5f} across backends"
+        if method == "guided_ig":
+            assert_guided_ig_agrees(jax["maps"][m], tensorflow["maps"][m], same_map[m])
+        else:
+            assert same_map[m].all(), f"{method}: maps correlate below r = 0.999 across backends on images {np.flatnonzero(~same_map[m])}"
+    # PIC on the same maps: the blurred images are the same, so the AUCs differ only where the two models' 1e-7
+    # logit differences flip an arg-max (AIC) or a probability (SIC). On each backend's own maps, a near-tie in a
+    # map's pixel order picks other pixels to blur, which moved whole AIC steps (up to 0.07 of the area).
     for kind in ("aic", "sic"):
         np.testing.assert_array_equal(np.isnan(jax[kind]), np.isnan(tensorflow[kind]))  # the same exclusions
-    np.testing.assert_allclose(jax["sic"], tensorflow["sic"], atol=1e-4)
-    # AIC is a step function of the arg-max: on this barely trained tiny model a blurred image can sit on a
-    # near-tie that a 1e-7 logit difference flips, moving that curve by one step's share of the area (seen: one
-    # curve of 72 by 0.004 with featureless training copies, two by up to 0.022 without). Nearly all agree to
-    # 1e-4 and none by more than 0.05; on the default run's champion every AUC agreed to 1.6e-7 (docs/training.md).
-    difference = np.abs(jax["aic"] - tensorflow["aic"])[np.isfinite(jax["aic"])]
-    assert np.mean(difference <= 1e-4) >= 0.95 and difference.max() <= 0.05, difference
+        np.testing.assert_allclose(jax[kind], tensorflow[kind], atol=1e-4, err_msg=kind)
     # This barely trained model's SIC curves are all excluded (its fully blurred images are as confident as the
     # originals), so the SIC values themselves are compared by hand on the default champion (docs/training.md), here only
     # their exclusions; the AIC curves of half the images exist, for every method.
-    assert len(difference) >= len(jax["methods"])
+    assert np.isfinite(jax["aic"]).sum() >= len(jax["methods"])
+
+
+def map_correlations(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Pearson r between corresponding maps of two ``[M, N, S, S]`` stacks: ``[M, N]``."""
+    return np.array(
+        [[np.corrcoef(a.ravel(), b.ravel())[0, 1] for a, b in zip(x, y, strict=True)] for x, y in zip(first, second, strict=True)]
+    )
+
+
+def assert_guided_ig_agrees(first: np.ndarray, second: np.ndarray, same_map: np.ndarray) -> None:
+    """Guided IG's path is chosen by thresholding each step's gradient at a quantile (PAIR's ``GuidedIG``): where
+    pixels sit on a near-tie at the threshold, a 1e-7 gradient difference moves other pixels first, and the map
+    of that image differs (seen on an Intel Xeon: one image of six at r = 0.23). Both paths still integrate the
+    same gradient field from black to the image, so each map's total (completeness) agrees; most images agree
+    whole. ``first``, ``second``: ``[N, S, S]`` maps (absolute values summed over channels); ``same_map``: ``[N]``."""
+    np.testing.assert_allclose(first.sum(axis=(1, 2)), second.sum(axis=(1, 2)), rtol=0.01)
+    assert same_map.mean() >= 0.5, f"Guided IG: only images {np.flatnonzero(same_map)} agree across backends"
 
 
 @pytest.mark.slow

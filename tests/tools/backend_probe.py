@@ -7,7 +7,9 @@ Run as a script under the backend to probe (``KERAS_BACKEND`` is read when Keras
 ``MODEL``: a ``.keras`` file or a ``models:/`` URI (``MLFLOW_TRACKING_URI`` set); ``INPUTS``: an
 ``.npz`` with ``images`` ``[N, S, S, C]``, ``labels`` and ``ids`` ``[N]``; ``OUT``: an ``.npz``
 with ``backend``, ``logits``, ``maps`` ``[M, N, S, S]``, ``methods``, ``aic`` and ``sic`` ``[M, N]``.
-``--resave`` writes the loaded model back as ``.keras`` from this backend.
+``--resave`` writes the loaded model back as ``.keras`` from this backend; ``--pic-maps`` (another
+probe's ``OUT``) computes PIC on those maps instead of this backend's own, so that two backends' AUCs
+differ only by what their models make of the same blurred images.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ def load(model: str):
     return keras.saving.load_model(model, safe_mode=True)
 
 
-def probe(model, images: np.ndarray, labels: np.ndarray, ids: np.ndarray) -> dict[str, np.ndarray]:
+def probe(model, images: np.ndarray, labels: np.ndarray, ids: np.ndarray, pic_maps: np.ndarray | None = None) -> dict[str, np.ndarray]:
     import keras
 
     from medsaliency.attribution.explained_model import ExplainedModel
@@ -50,7 +52,7 @@ def probe(model, images: np.ndarray, labels: np.ndarray, ids: np.ndarray) -> dic
     explained = ExplainedModel(model, explanation.target_layer)
     pic = compute_pic(
         images,
-        maps,
+        maps if pic_maps is None else pic_maps,
         labels,
         explanation.classes,
         explained.probabilities,
@@ -73,10 +75,15 @@ def main() -> None:
     parser.add_argument("inputs")
     parser.add_argument("out")
     parser.add_argument("--resave")
+    parser.add_argument("--pic-maps")
     args = parser.parse_args()
     model = load(args.model)
+    pic_maps = None
+    if args.pic_maps:
+        with np.load(args.pic_maps, allow_pickle=False) as other:
+            pic_maps = other["maps"]
     with np.load(args.inputs, allow_pickle=False) as inputs:
-        result = probe(model, inputs["images"], inputs["labels"], inputs["ids"])
+        result = probe(model, inputs["images"], inputs["labels"], inputs["ids"], pic_maps)
     np.savez(args.out, **result)
     if args.resave:
         model.save(args.resave)
